@@ -1,0 +1,3 @@
+from torchlab.cli import main
+
+main()
