@@ -44,7 +44,7 @@ def probe_docker(env: Mapping[str, str] | None = None) -> DockerFacts:
         finally:
             client.close()
     except docker.errors.DockerException as exc:
-        return unreachable_facts(str(exc), sock, cli_installed=shutil.which("docker") is not None)
+        return unreachable_facts(str(exc), sock, cli_installed=shutil.which("docker", path=env.get("PATH")) is not None)
     return docker_facts_from_api(info, version, sock)
 
 

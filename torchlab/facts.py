@@ -121,6 +121,8 @@ class DockerFacts:
     storage_driver: str | None = None
     storage_root: str | None = None
     cgroup_version: str | None = None
+    # the NVIDIA Container Toolkit on the host (nvidia-container-runtime-hook / nvidia-ctk on PATH)
+    nvidia_toolkit: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -148,6 +150,7 @@ class HostFacts:
     apple: AppleFacts | None = None
     docker: DockerFacts | None = None  # None: not probed (a collect_env text says nothing of it)
     torch: TorchFacts | None = None  # None: not probed (doctor without --torch)
+    pci_gpu_vendors: tuple[str, ...] = ()  # "nvidia" | "amd" | "intel", from PCI display devices
     source: str = "probe"  # "probe" | "collect_env" | "report"
 
 

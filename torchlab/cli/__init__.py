@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
 from torchlab import __version__
 from torchlab.cli import doctor
+from torchlab.cli import labs, smoke
+from torchlab.errors import OK, Abort, ClickException, NoArgsIsHelpError, one_line
 
 app = typer.Typer(
     name="torchlab",
@@ -33,7 +37,21 @@ def root(
 
 
 app.command("doctor")(doctor.doctor)
+app.add_typer(labs.app, name="labs")
+app.command("smoke")(smoke.smoke)
 
 
 def main() -> None:
-    app()
+    """The console script: every error is one line on stderr and a documented exit code."""
+    try:
+        code = app(standalone_mode=False)
+    except NoArgsIsHelpError as exc:
+        print(exc.format_message())
+        sys.exit(OK)
+    except ClickException as exc:
+        print(one_line(exc), file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except Abort:
+        print("torchlab: aborted", file=sys.stderr)
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else OK)

@@ -2,9 +2,39 @@
 
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
+
 import typer
 
+from torchlab.config import load_config
+from torchlab.doctor import diagnose, read_report
+from torchlab.errors import CHECK_FAILED, OK
+from torchlab.render import print_doctor, stderr_console
 
-def doctor() -> None:
-    """Probe the host, print findings with fixes."""
-    raise typer.Exit(0)
+
+def doctor(
+    json_out: bool = typer.Option(False, "--json", help="Print one JSON document (torchlab.doctor/1) on stdout."),
+    torch: bool = typer.Option(False, "--torch", help="Also inspect torch in this Python (slow: imports torch)."),
+    from_file: Path | None = typer.Option(
+        None, "--from", metavar="REPORT", help="Re-diagnose a saved `doctor --json` report or collect_env text."
+    ),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show every fact and the details of passing checks."),
+) -> None:
+    """Probe this host (OS, GPUs and drivers, Docker), print findings with fixes and the lab plan.
+
+    Exit codes: 0 nothing failed, 1 at least one check failed, 2 bad input.
+    """
+    if from_file is not None:
+        facts = read_report(from_file)
+    else:
+        from torchlab.probe.host import probe_host  # noqa: PLC0415 - keeps --from free of probes
+
+        facts = probe_host(os.environ, load_config().data_dir, with_torch=torch)
+    result = diagnose(facts)
+    if json_out:
+        typer.echo(json.dumps(result.to_json(), indent=2))
+    else:
+        print_doctor(result, stderr_console(), verbose=verbose, origin=str(from_file) if from_file else None)
+    raise typer.Exit(CHECK_FAILED if result.failed else OK)

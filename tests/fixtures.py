@@ -1,0 +1,15 @@
+"""Real recorded outputs from ../shared/fixtures, read and fed to the real parsers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures"
+
+
+def fixture_text(name: str) -> str:
+    return (FIXTURES / name).read_bytes().decode("utf-8", errors="replace")
+
+
+def fixture_names(pattern: str) -> list[str]:
+    return sorted(path.name for path in FIXTURES.glob(pattern))
