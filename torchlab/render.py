@@ -9,7 +9,7 @@ from torchlab.doctor import DoctorResult
 
 MARKS = {"ok": "[green]✓[/]", "warn": "[yellow]![/]", "fail": "[red]✗[/]", "skip": "[dim]-[/]"}
 AREAS = {"system": "System", "nvidia": "NVIDIA", "amd": "AMD", "apple": "Apple", "wsl": "WSL",
-         "docker": "Docker", "torch": "torch (this Python)"}
+         "docker": "Docker", "torch": "torch"}
 
 
 def stderr_console() -> Console:
@@ -24,6 +24,8 @@ def print_doctor(result: DoctorResult, console: Console, verbose: bool = False, 
         findings = [f for f in result.findings if f.area == area]
         if not findings:
             continue
+        if area == "torch":
+            title = "torch (this Python)" if facts.source == "probe" else "torch (in the report)"
         console.print(f"\n[bold]{title}[/]")
         for finding in findings:
             console.print(f"  {MARKS[finding.status]} {escape(finding.title)}")

@@ -8,7 +8,9 @@ tested from real outputs on machines without a GPU. Text parsers live in nvidia_
 from __future__ import annotations
 
 import contextlib
+import platform
 import re
+import shutil
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -99,7 +101,7 @@ def is_wsl2(proc_version: str) -> bool:
 def probe_nvidia(env: Mapping[str, str], root: Path = Path("/")) -> NvidiaFacts | None:
     """Ask NVML, then nvidia-smi, then the kernel module; None when there is no sign of NVIDIA."""
     wsl_libcuda = _wsl_libcuda(root)
-    nvml = _ask_nvml()
+    nvml = _ask_nvml() if _driver_signs(root) else None
     if nvml is not None and nvml.error is None:
         return replace(nvml, wsl_libcuda=wsl_libcuda)
     smi = _ask_smi(env)
@@ -116,6 +118,14 @@ def probe_nvidia(env: Mapping[str, str], root: Path = Path("/")) -> NvidiaFacts 
     else:
         return None
     return replace(facts, wsl_libcuda=wsl_libcuda)
+
+
+def _driver_signs(root: Path) -> bool:
+    """Whether NVML is worth loading: importing nvidia-ml-py alone costs ~0.2 s, doctor's budget."""
+    if platform.system() != "Linux":
+        return True
+    signs = ("proc/driver/nvidia", "dev/nvidiactl", "usr/lib/wsl/lib/libnvidia-ml.so.1")
+    return any((root / sign).exists() for sign in signs) or shutil.which("nvidia-smi") is not None
 
 
 def _wsl_libcuda(root: Path) -> bool | None:
