@@ -6,13 +6,17 @@ talks to the engine through these functions and gets plain data back.
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
+import tarfile
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import docker
 import docker.errors
+import requests.exceptions
 
 from torchlab.facts import DockerFacts
 
@@ -43,7 +47,7 @@ def probe_docker(env: Mapping[str, str] | None = None) -> DockerFacts:
             info, version = client.info(), client.version()
         finally:
             client.close()
-    except docker.errors.DockerException as exc:
+    except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:  # a busy engine times out
         return unreachable_facts(str(exc), sock, cli_installed=shutil.which("docker", path=env.get("PATH")) is not None)
     return docker_facts_from_api(info, version, sock)
 
@@ -93,3 +97,298 @@ def docker_facts_from_api(
 
 def _one_line(message: str) -> str:
     return " ".join(message.split())
+
+
+# --- lab containers: run a RunSpec, find labs by their labels, stop, exec, logs ----------------
+
+GPU_REFUSED = "could not select device driver"
+
+
+@dataclass(frozen=True)
+class ContainerState:
+    """What the engine says of one lab container (from its inspect document), as plain data."""
+
+    id: str
+    name: str
+    status: str  # "running" | "exited" | "created" | "restarting" | "dead" | ...
+    labels: Mapping[str, str]
+    command: tuple[str, ...]
+    started_at: str  # RFC 3339, as the engine gives it
+    exit_code: int | None
+    host_port: int | None  # where JupyterLab's 8888/tcp is published, if it is
+    host_ip: str | None
+    user: str = ""  # "uid:gid" the lab runs as
+
+
+def container_state(attrs: Mapping[str, Any]) -> ContainerState:
+    """ContainerState from an inspect document (pure)."""
+    config, state = attrs.get("Config") or {}, attrs.get("State") or {}
+    ports = ((attrs.get("NetworkSettings") or {}).get("Ports") or {}).get("8888/tcp") or []
+    binding = ports[0] if ports else {}
+    host_port = binding.get("HostPort")
+    return ContainerState(
+        id=attrs.get("Id", ""),
+        name=(attrs.get("Name") or "").lstrip("/"),
+        status=state.get("Status", "unknown"),
+        labels=dict(config.get("Labels") or {}),
+        command=tuple(config.get("Cmd") or ()),
+        started_at=state.get("StartedAt", ""),
+        exit_code=state.get("ExitCode") if state.get("Status") != "running" else None,
+        host_port=int(host_port) if host_port else None,
+        host_ip=binding.get("HostIp"),
+        user=config.get("User") or "",
+    )
+
+
+def gpu_refused(exc: BaseException) -> bool:
+    """The engine has no driver for the GPU request (no NVIDIA Container Toolkit)."""
+    return GPU_REFUSED in str(exc)
+
+
+def start_container(client: docker.DockerClient, kwargs: Mapping[str, Any]) -> ContainerState:
+    """Create and start a container; one that was created but would not start is removed again."""
+    container = client.containers.create(**kwargs)
+    try:
+        container.start()
+        container.reload()
+    except BaseException:
+        remove_container(client, container.id)
+        raise
+    return container_state(container.attrs)
+
+
+def find_containers(client: docker.DockerClient, labels: Mapping[str, str], all_states: bool = True) -> list[ContainerState]:
+    """Containers carrying every label given (key=value; an empty value matches any value)."""
+    wanted = [f"{key}={value}" if value else key for key, value in labels.items()]
+    found = client.containers.list(all=all_states, filters={"label": wanted})
+    return [container_state(container.attrs) for container in found]
+
+
+def get_container(client: docker.DockerClient, name_or_id: str) -> ContainerState | None:
+    try:
+        return container_state(client.containers.get(name_or_id).attrs)
+    except docker.errors.NotFound:
+        return None
+
+
+def remove_container(client: docker.DockerClient, name_or_id: str, stop_timeout: int = 5) -> bool:
+    """Stop (SIGTERM, then SIGKILL after stop_timeout) and remove; False when there was none."""
+    try:
+        container = client.containers.get(name_or_id)
+        if container.status == "running":
+            container.stop(timeout=stop_timeout)
+        container.remove(force=True)
+    except docker.errors.NotFound:
+        return False
+    return True
+
+
+def exec_in_container(
+    client: docker.DockerClient, name_or_id: str, argv: list[str], user: str, workdir: str
+) -> tuple[int, str, str]:
+    """Run argv in a running container; (exit code, stdout, stderr)."""
+    container = client.containers.get(name_or_id)
+    result = container.exec_run(argv, user=user, workdir=workdir, demux=True)
+    stdout, stderr = result.output if result.output else (None, None)
+    decode = lambda data: (data or b"").decode("utf-8", errors="replace")  # noqa: E731
+    return result.exit_code if result.exit_code is not None else 1, decode(stdout), decode(stderr)
+
+
+def container_logs(client: docker.DockerClient, name_or_id: str, follow: bool = False, tail: int | str = "all"):
+    """The container's output (stdout and stderr), as chunks of bytes; follows it when asked."""
+    container = client.containers.get(name_or_id)
+    if follow:
+        return container.logs(stream=True, follow=True, tail=tail)
+    return iter([container.logs(tail=tail)])
+
+
+def api_error_text(exc: BaseException) -> str:
+    """What the engine said, in one line (docker-py's 'explanation' when it has one)."""
+    explanation = getattr(exc, "explanation", None)
+    text = explanation.decode(errors="replace") if isinstance(explanation, bytes) else explanation
+    return _one_line(str(text or exc))
+
+
+def container_publishing(client: docker.DockerClient, port: int) -> str | None:
+    """'container NAME' when a running container publishes the host port; else None."""
+    for container in client.containers.list():
+        bindings = (container.attrs.get("NetworkSettings") or {}).get("Ports") or {}
+        for published in bindings.values():
+            if any(str(port) == (b or {}).get("HostPort") for b in published or []):
+                return f"container {container.name}"
+    return None
+
+
+# --- lab images: inspect, build, pull, push, tag, remove -----------------------------------------
+# Progress goes to `on_event` as the engine's own JSON messages (plain dicts): {"stream": ...} for
+# build steps, {"status", "id", "progressDetail"} for layers, {"error": ...} for failures.
+
+LONG_TIMEOUT = 3600  # seconds a build step may stay silent (apt, a torch install)
+REGISTRY_MISSING = ("manifest unknown", "not found", "does not exist", "no such image")
+REGISTRY_UNREACHABLE = ("connection refused", "no such host", "dial tcp", "i/o timeout", "timeout",
+                        "network is unreachable", "http response to https client", "connection reset", "eof")
+REGISTRY_DENIED = ("unauthorized", "denied", "authentication required", "forbidden")
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    id: str
+    tags: tuple[str, ...]
+    size: int
+    created: str
+    labels: Mapping[str, str]
+    layers: tuple[str, ...]  # the diff ids of its layers, base first
+
+
+class ImageBuildError(Exception):
+    """A build the engine stopped: its message, and the last lines of the build's output."""
+
+    def __init__(self, message: str, log_tail: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.log_tail = log_tail
+
+
+class RegistryError(Exception):
+    """A pull or push that failed; kind: "missing" | "unreachable" | "denied" | "error"."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+def registry_error_kind(message: str) -> str:
+    """Tell apart, from the engine's words: not in the registry, registry not reachable, refused."""
+    lowered = message.lower()
+    for kind, signs in (("denied", REGISTRY_DENIED), ("missing", REGISTRY_MISSING), ("unreachable", REGISTRY_UNREACHABLE)):
+        if any(sign in lowered for sign in signs):
+            return kind
+    return "error"
+
+
+def image_info_from_api(attrs: Mapping[str, Any]) -> ImageInfo:
+    """ImageInfo from an image's inspect document (pure)."""
+    return ImageInfo(
+        id=attrs.get("Id", ""),
+        tags=tuple(attrs.get("RepoTags") or ()),
+        size=int(attrs.get("Size") or 0),
+        created=attrs.get("Created", ""),
+        labels=dict((attrs.get("Config") or {}).get("Labels") or {}),
+        layers=tuple((attrs.get("RootFS") or {}).get("Layers") or ()),
+    )
+
+
+def image_info(client: docker.DockerClient, name: str) -> ImageInfo | None:
+    try:
+        return image_info_from_api(client.api.inspect_image(name))
+    except docker.errors.ImageNotFound:
+        return None
+
+
+def list_images(client: docker.DockerClient, label: str) -> list[ImageInfo]:
+    """Images carrying a label (any value), newest first."""
+    found = [image_info_from_api(client.api.inspect_image(i["Id"])) for i in client.api.images(filters={"label": label})]
+    return sorted(found, key=lambda info: info.created, reverse=True)
+
+
+def remove_image(client: docker.DockerClient, name: str) -> bool:
+    """Remove one name of an image (the image goes with its last name); False when there was none."""
+    try:
+        client.api.remove_image(name)
+    except docker.errors.ImageNotFound:
+        return False
+    return True
+
+
+def tag_image(client: docker.DockerClient, name: str, target: str) -> None:
+    repository, tag = docker.utils.parse_repository_tag(target)
+    client.api.tag(name, repository, tag=tag or "latest")
+
+
+def build_image(
+    client: docker.DockerClient,
+    context: Any,
+    name: str,
+    build_args: Mapping[str, str],
+    labels: Mapping[str, str],
+    on_event: Any,
+    no_cache: bool = False,
+) -> str:
+    """Build from an uncompressed tar context (a file object); the new image's id."""
+    stream = client.api.build(
+        fileobj=context, custom_context=True, tag=name, buildargs=dict(build_args), labels=dict(labels),
+        rm=True, forcerm=True, pull=False, decode=True, nocache=no_cache,
+    )
+    tail: list[str] = []
+    for event in stream:
+        on_event(event)
+        tail = (tail + str(event.get("stream", "")).splitlines())[-20:]
+        if "error" in event:
+            raise ImageBuildError(_one_line(str(event["error"])), tuple(line for line in tail if line.strip()))
+    info = image_info(client, name)
+    if info is None:
+        raise ImageBuildError(f"the engine finished without making {name}", tuple(tail))
+    return info.id
+
+
+def pull_image(client: docker.DockerClient, name: str, on_event: Any) -> None:
+    """Pull name (registry/repository:tag); RegistryError says why it is not here."""
+    repository, tag = docker.utils.parse_repository_tag(name)
+    try:
+        for event in client.api.pull(repository, tag=tag or "latest", stream=True, decode=True):
+            on_event(event)
+            if "error" in event:
+                message = _one_line(str(event["error"]))
+                raise RegistryError(registry_error_kind(message), message)
+    except docker.errors.APIError as exc:
+        message = _one_line(str(exc.explanation or exc))
+        raise RegistryError(registry_error_kind(message), message) from None
+
+
+def push_image(client: docker.DockerClient, name: str, on_event: Any) -> None:
+    """Push name (registry/repository:tag); the engine reports failures in the stream, not as errors."""
+    repository, tag = docker.utils.parse_repository_tag(name)
+    try:
+        for event in client.api.push(repository, tag=tag or "latest", stream=True, decode=True):
+            on_event(event)
+            if "error" in event:
+                message = _one_line(str(event["error"]))
+                raise RegistryError(registry_error_kind(message), message)
+    except docker.errors.APIError as exc:
+        message = _one_line(str(exc.explanation or exc))
+        raise RegistryError(registry_error_kind(message), message) from None
+
+
+# What a call to the engine can raise besides its answers: its own errors, and the HTTP client's
+# (a busy engine that does not answer within the timeout raises requests' ReadTimeout).
+ENGINE_ERRORS: tuple[type[BaseException], ...] = (docker.errors.DockerException, requests.exceptions.RequestException)
+
+
+def run_to_end(client: docker.DockerClient, kwargs: Mapping[str, Any], timeout: float) -> tuple[int, str]:
+    """Run a throw-away container until it exits; (exit code, its output). Removed in every case."""
+    container = client.containers.create(**kwargs)
+    try:
+        container.start()
+        status = container.wait(timeout=timeout)
+        output = container.logs().decode("utf-8", errors="replace")
+        return int(status.get("StatusCode", 1)), output
+    finally:
+        container.remove(force=True)
+
+
+def remove_volume(client: docker.DockerClient, name: str) -> bool:
+    """Remove a volume (a lab's home); False when there was none."""
+    try:
+        client.volumes.get(name).remove(force=True)
+    except docker.errors.NotFound:
+        return False
+    return True
+
+
+def put_file(client: docker.DockerClient, name_or_id: str, folder: str, filename: str, data: bytes) -> None:
+    """Copy bytes into a running container as folder/filename (readable by every user)."""
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w") as tar:
+        info = tarfile.TarInfo(filename)
+        info.size, info.mode = len(data), 0o644
+        tar.addfile(info, io.BytesIO(data))
+    client.containers.get(name_or_id).put_archive(folder, archive.getvalue())

@@ -48,3 +48,29 @@ def run_command(
     except OSError as exc:
         return CommandResult(tuple(argv), 126, "", f"{argv[0]}: {exc.strerror}")
     return CommandResult(tuple(argv), done.returncode, done.stdout, done.stderr)
+
+
+def start_background(
+    argv: Sequence[str], log_path: str, env: Mapping[str, str] | None = None, cwd: str | None = None
+) -> int:
+    """Start a long-running program in a session of its own, its output appended to log_path;
+    return its pid. Raises OSError when it cannot be started."""
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(  # noqa: S603 - an argument list, no shell
+            list(argv),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=dict(env) if env is not None else None,
+            cwd=cwd,
+            start_new_session=True,  # Ctrl-C in the terminal does not reach it; `down` stops it
+        )
+    return process.pid
+
+
+def run_interactive(argv: Sequence[str], env: Mapping[str, str] | None = None, cwd: str | None = None) -> int:
+    """Run a program on this terminal (stdin, stdout, stderr inherited), e.g. a shell; its exit code.
+    127 when it is not installed."""
+    if shutil.which(argv[0], path=(env or {}).get("PATH")) is None:
+        return 127
+    return subprocess.call(list(argv), env=dict(env) if env is not None else None, cwd=cwd)  # noqa: S603

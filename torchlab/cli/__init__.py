@@ -8,7 +8,9 @@ import typer
 
 from torchlab import __version__
 from torchlab.cli import doctor
-from torchlab.cli import labs, smoke
+from torchlab.cli import config, images
+from torchlab.cli import bench, labs, smoke
+from torchlab.cli import down, logs, shell, status, up
 from torchlab.errors import OK, Abort, ClickException, NoArgsIsHelpError, one_line
 
 app = typer.Typer(
@@ -37,8 +39,16 @@ def root(
 
 
 app.command("doctor")(doctor.doctor)
+app.add_typer(images.app, name="images")
+app.add_typer(config.app, name="config")
 app.add_typer(labs.app, name="labs")
 app.command("smoke")(smoke.smoke)
+app.command("bench")(bench.bench)
+app.command("up")(up.up)
+app.command("down")(down.down)
+app.command("status")(status.status)
+app.command("logs")(logs.logs)
+app.command("shell")(shell.shell)
 
 
 def main() -> None:

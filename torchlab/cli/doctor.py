@@ -21,6 +21,9 @@ def doctor(
         None, "--from", metavar="REPORT", help="Re-diagnose a saved `doctor --json` report or collect_env text."
     ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show every fact and the details of passing checks."),
+    gpu_probe: bool = typer.Option(
+        False, "--gpu-probe", help="Also start a throw-away container to prove that the GPU reaches containers."
+    ),
 ) -> None:
     """Probe this host (OS, GPUs and drivers, Docker), print findings with fixes and the lab plan.
 
@@ -33,6 +36,10 @@ def doctor(
 
         facts = probe_host(os.environ, load_config().data_dir, with_torch=torch)
     result = diagnose(facts)
+    if gpu_probe:
+        from torchlab.gpuprobe import with_gpu_probe  # noqa: PLC0415 - starts a container
+
+        result = with_gpu_probe(result, load_config(), os.environ, stderr_console().print)
     if json_out:
         typer.echo(json.dumps(result.to_json(), indent=2))
     else:

@@ -1,0 +1,172 @@
+"""The cpu lab image against its budgets, on this machine's engine, in one run.
+
+Goals (images issue): image size <= 1.2 GB; cold build with the local wheelhouse <= 120 s;
+an unchanged rebuild is a cache hit in seconds; a rebuild after a lab-package change reuses the
+torch layer. Run by hand (the engine, the base image and the wheelhouse as .ci/run makes them):
+    python benchmarks/images_budget.py [--base-image torchlab-ci/debian:bookworm]
+        [--wheelhouse $PIP_FIND_LINKS] [--ca-bundle $PIP_CERT] [--registry 127.0.0.1:5000/torchlab] [--keep]
+and record the figures with the machine in docs/PERFORMANCE.md. "Cold" means no layer cache
+from the base image on (the base image itself is already on the engine).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+from torchlab import engine
+from torchlab.config import load_config
+from torchlab.image_inputs import read_inputs
+from torchlab.image_progress import PlainProgress
+from torchlab.image_store import build, write_context
+from torchlab.images import VariantChoice, make_build_spec
+from torchlab.labs import load_catalog, shipped_labs_dir
+
+SIZE_GOAL_GB = 1.2
+COLD_GOAL_S = 120.0
+CPU = VariantChoice("cpu", "cpu", "2.13.0", "budget run")
+
+
+def labs_copy(root: Path, packages: str = "[]") -> Path:
+    """The shipped labs, marked so that this run's images are its own; module-0's packages set."""
+    target = root / f"labs-{uuid.uuid4().hex[:8]}"
+    shutil.copytree(shipped_labs_dir(), target, ignore=shutil.ignore_patterns("__pycache__"))
+    (target / "module-0" / "workspace" / "budget-marker.txt").write_text(target.name, encoding="utf-8")
+    toml = target / "module-0" / "lab.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace("packages = []", f"packages = {packages}"), encoding="utf-8")
+    return target
+
+
+def spec_for(args: argparse.Namespace, labs: Path):
+    env = {
+        "TORCHLAB_CONFIG": os.devnull,
+        "TORCHLAB_BASE_IMAGE": args.base_image,
+        "TORCHLAB_WHEELHOUSE": args.wheelhouse,
+        "TORCHLAB_CA_BUNDLE": args.ca_bundle,
+    }
+    config = load_config(env=env)
+    return make_build_spec(CPU, config, read_inputs(config, load_catalog(labs)))
+
+
+def cold_build(client, spec, progress) -> float:
+    """A build that uses no cached layer at all, timed from sending the context to the image."""
+    started = time.monotonic()
+    with tempfile.TemporaryFile() as context:
+        write_context(spec, context)
+        context.seek(0)
+        engine.build_image(client, context, spec.name, spec.build_args, spec.labels(), progress.event, no_cache=True)
+    return time.monotonic() - started
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--base-image", default=os.environ.get("TORCHLAB_TEST_BASE_IMAGE", "torchlab-ci/debian:bookworm"))
+    parser.add_argument("--wheelhouse", default=os.environ.get("PIP_FIND_LINKS", "/opt/wheels"))
+    parser.add_argument("--ca-bundle", default=os.environ.get("PIP_CERT", "/etc/ssl/certs/ca-certificates.crt"))
+    parser.add_argument("--registry", default=os.environ.get("TORCHLAB_TEST_REGISTRY"),
+                        help="also push the image there and report its compressed (download) size")
+    parser.add_argument("--keep", action="store_true", help="keep the images this run makes")
+    args = parser.parse_args()
+    client = engine.connect(timeout=engine.LONG_TIMEOUT)
+    progress = PlainProgress(open(os.devnull, "w"))  # noqa: SIM115 - the build's own lines are not the point here
+    made: list[str] = []
+    with tempfile.TemporaryDirectory() as root:
+        try:
+            figures = measure(client, args, Path(root), progress, made)
+        finally:
+            for name in made if not args.keep else ():
+                engine.remove_image(client, name)
+    report(figures)
+    ok = figures["size_gb"] <= SIZE_GOAL_GB and figures["cold_build_s"] <= COLD_GOAL_S
+    return 0 if ok and figures["unchanged_rebuild_cached"] and figures["torch_layer_reused"] else 1
+
+
+class StepLog(PlainProgress):
+    """Keeps the build's lines, to tell which steps came from the cache."""
+
+    def __init__(self) -> None:
+        super().__init__(open(os.devnull, "w"))  # noqa: SIM115
+        self.lines: list[str] = []
+
+    def event(self, event: dict) -> None:
+        self.lines += str(event.get("stream", "")).splitlines()
+
+    def rebuilt_steps(self) -> list[str]:
+        """The steps that ran (no "Using cache" line before the next step)."""
+        steps = "\n".join(self.lines).split("Step ")[1:]
+        return [step.splitlines()[0] for step in steps if " RUN " in step.splitlines()[0] or " COPY " in step.splitlines()[0]
+                if "Using cache" not in step]
+
+
+def measure(client, args, root: Path, progress, made: list[str]) -> dict[str, object]:
+    first_labs = labs_copy(root)
+    first = spec_for(args, first_labs)
+    made.append(first.name)
+    cold = cold_build(client, first, progress)
+    info = engine.image_info(client, first.name)
+    again = build(client, spec_for(args, first_labs), progress)
+    changed = spec_for(args, labs_copy(root, packages='["six"]'))
+    made.append(changed.name)
+    log = StepLog()
+    rebuilt = build(client, changed, log)
+    after = engine.image_info(client, changed.name)
+    ran = log.rebuilt_steps()
+    compressed = download_size(client, first, args.registry, made) if args.registry else None
+    return {
+        "machine": f"{platform.node()} {platform.machine()} python {platform.python_version()} ({os.cpu_count()} cpus)",
+        "image": first.name,
+        "size_gb": round(info.size / 1e9, 3),
+        "compressed_size_gb": round(compressed / 1e9, 3) if compressed else None,
+        "layers": len(info.layers),
+        "cold_build_s": round(cold, 1),
+        "unchanged_rebuild_s": round(again.seconds, 2),
+        "unchanged_rebuild_cached": again.cached and again.image == first.name,
+        "lab_package_change_rebuild_s": round(rebuilt.seconds, 1),
+        # Every step before the labs' packages (system, torch, JupyterLab) came from the cache: the
+        # first to run again is the copy of lab-requirements.txt. (Another build on this engine may
+        # have given that cache, so layer ids are reported, not required.)
+        "torch_layer_reused": bool(ran) and "lab-requirements.txt" in ran[0],
+        "steps_run_after_package_change": ran,
+        "layers_shared_with_first_image": shared(info.layers, after.layers),
+    }
+
+
+def download_size(client, spec, registry: str, made: list[str]) -> int:
+    """Push to a plain-http registry (127.0.0.1) and add up the compressed layers of its manifest."""
+    remote = spec.remote_name(registry)
+    made.append(remote)
+    engine.tag_image(client, spec.name, remote)
+    engine.push_image(client, remote, lambda event: None)
+    host, path = remote.split("/", 1)
+    repository, tag = path.rsplit(":", 1)
+    request = urllib.request.Request(f"http://{host}/v2/{repository}/manifests/{tag}",
+                                     headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"})
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        return sum(layer["size"] for layer in json.load(answer)["layers"])
+
+
+def shared(a: tuple[str, ...], b: tuple[str, ...]) -> int:
+    """How many layers, from the base up, two images have in common."""
+    return next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+
+
+def report(figures: dict[str, object]) -> None:
+    print(json.dumps(figures, indent=2))
+    print(f"size {figures['size_gb']} GB (goal <= {SIZE_GOAL_GB}; {figures['compressed_size_gb']} GB to download); cold build {figures['cold_build_s']} s "
+          f"(goal <= {COLD_GOAL_S:g}); unchanged rebuild {figures['unchanged_rebuild_s']} s, "
+          f"cache hit: {figures['unchanged_rebuild_cached']}; after a lab-package change "
+          f"{figures['lab_package_change_rebuild_s']} s, torch layer reused: {figures['torch_layer_reused']}",
+          file=sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

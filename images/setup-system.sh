@@ -1,0 +1,54 @@
+#!/bin/sh
+# The system layer of a lab image (run once, as root, while the image is built):
+# Python when the base has none, a C/C++ compiler and Python's headers (torch.compile on CPU),
+# the extra CA bundle in the system's trust store, and the `learner` user.
+# Usage: setup-system.sh UID GID
+set -eu
+uid=${1:-1000}
+gid=${2:-1000}
+extra_ca=/opt/torchlab/certs/extra-ca.crt
+
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "torchlab: the base image has no apt-get; lab images start from a Debian or Ubuntu base" >&2
+  exit 1
+fi
+if [ -s "$extra_ca" ]; then
+  # apt's https transport must trust it before ca-certificates is even installed.
+  echo "Acquire::https::CaInfo \"$extra_ca\";" >/etc/apt/apt.conf.d/99torchlab-ca
+fi
+
+packages="ca-certificates gcc g++ libc6-dev"
+if ! command -v python3 >/dev/null 2>&1; then
+  packages="$packages python3 python3-venv python3-pip python3-dev"
+else
+  python3 -c 'import ensurepip, venv' 2>/dev/null || packages="$packages python3-venv python3-pip"
+  include=$(python3 -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
+  [ -f "$include/Python.h" ] || packages="$packages python3-dev"
+fi
+export DEBIAN_FRONTEND=noninteractive
+# A layer is committed whole: dpkg's fsync after each file only slows the build down.
+echo force-unsafe-io >/etc/dpkg/dpkg.cfg.d/99torchlab-unsafe-io
+apt-get update -qq -o Acquire::Languages=none
+# shellcheck disable=SC2086 # one word per package
+apt-get install -y -qq --no-install-recommends $packages >/dev/null
+apt-get clean
+rm -rf /var/lib/apt/lists/* /etc/apt/apt.conf.d/99torchlab-ca /etc/dpkg/dpkg.cfg.d/99torchlab-unsafe-io \
+  /usr/share/doc/* /usr/share/man/*
+# What torch.compile never uses (~70 MB): Python's static libraries (extensions link
+# dynamically), gcc's LTO back end (torch uses LTO with clang only), the sanitizer runtimes,
+# and the compilers' message translations.
+rm -rf /usr/lib/python3*/config-*/libpython*.a /usr/lib/gcc/*/*/lto1 \
+  /usr/lib/gcc/*/*/lib*san*.a /usr/lib/*-linux-gnu/lib*san.so.* /usr/share/locale/*
+
+if [ -s "$extra_ca" ]; then
+  cp "$extra_ca" /usr/local/share/ca-certificates/torchlab-extra.crt
+  update-ca-certificates >/dev/null 2>&1
+fi
+
+# -o: the base may already have a user or group with these ids (ubuntu's uid 1000).
+groupadd -o -g "$gid" learner
+useradd -o -m -u "$uid" -g "$gid" -s /bin/bash learner
+# Any uid may run the lab (`docker run --user UID:GID`, as torchlab does): HOME is writable by
+# all, like /tmp; the venv stays root's and world-readable.
+chmod 1777 /home/learner
+chmod 0755 /opt/torchlab /opt/torchlab/bin

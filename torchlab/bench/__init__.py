@@ -1,0 +1,1 @@
+"""torchlab bench: measure (torch + stdlib only), peaks (sourced table), report (fractions, compare, plot)."""

@@ -1,0 +1,28 @@
+"""`torchlab shell LAB`: an interactive shell in the lab's environment, in its workspace."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from torchlab.config import load_config
+from torchlab.errors import HOST_UNFIT, USAGE, UserError
+from torchlab.labs import find_lab, open_catalog
+from torchlab.run import run_interactive
+from torchlab.running import find_running, shell_command
+
+
+def shell(lab: str = typer.Argument(..., help="A lab id or alias, e.g. module-1.")) -> None:
+    """Open a shell in LAB (its container as the lab's user, or its native environment); exit with the shell's code."""
+    config = load_config()
+    lab_id = find_lab(open_catalog(config=config), lab).id
+    running = find_running(config.data_dir, lab_id, os.environ)
+    if running is None:
+        raise UserError(f"{lab_id} is not running; start it with `torchlab up {lab_id}`", USAGE)
+    argv, env, cwd = shell_command(running, os.environ, sys.stdin.isatty())
+    code = run_interactive(argv, env=env, cwd=cwd)
+    if code == 127:
+        raise UserError(f"{argv[0]}: not found; `torchlab shell` needs it to enter the lab", HOST_UNFIT)
+    raise typer.Exit(code)
