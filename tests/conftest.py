@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from pathlib import Path
@@ -43,3 +44,21 @@ def torch_module():
     except ImportError:
         missing("torch is not installed (pip install torch==2.13.0)")
     return torch
+
+
+def require(module_name: str):
+    """Import what a test needs: skip on a developer's machine, fail in CI where it must be installed."""
+    try:
+        return importlib.import_module(module_name)
+    except ImportError:
+        missing(f"{module_name} is not installed")
+
+
+def one_line_error(result, *words: str) -> None:
+    """A CLI result that failed as users must see it: exit 2, one line on stderr, nothing on stdout."""
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("torchlab: error: "), result.stderr
+    assert result.stdout == "" and "Traceback" not in result.output
+    for word in words:
+        assert word in lines[0]

@@ -12,4 +12,7 @@ def fixture_text(name: str) -> str:
 
 
 def fixture_names(pattern: str) -> list[str]:
-    return sorted(path.name for path in FIXTURES.glob(pattern))
+    """The fixtures a pattern matches; never none, which would make a parametrized test vacuous."""
+    found = sorted(path.name for path in FIXTURES.glob(pattern))
+    assert found, f"no fixture matches {pattern} in {FIXTURES}"
+    return found

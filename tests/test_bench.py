@@ -16,19 +16,12 @@ import torchlab
 from torchlab.bench.report import RESULT_KEYS
 from torchlab.cli import app
 
+from conftest import one_line_error
+
 pytestmark = pytest.mark.torch
 runner = CliRunner()
 MEASURE_PY = Path(torchlab.__file__).parent / "bench" / "measure.py"
 KINDS = {"matmul": "TFLOP/s", "device-bandwidth": "GB/s", "h2d": "GB/s", "d2h": "GB/s", "train-step": "tokens/s"}
-
-
-def one_line_error(result, *words: str) -> None:
-    assert result.exit_code == 2, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("torchlab: error: "), result.stderr
-    assert result.stdout == ""
-    for word in words:
-        assert word in lines[0]
 
 
 @pytest.fixture(scope="module")

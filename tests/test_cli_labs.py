@@ -13,6 +13,8 @@ from labkit import REAL_LABS, make_lab, tree
 from typer.testing import CliRunner
 
 from torchlab.cli import app
+
+from conftest import one_line_error
 from torchlab.labs import load_catalog
 
 runner = CliRunner()
@@ -34,15 +36,6 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def labs(*args: str):
     return runner.invoke(app, ["labs", *args])
-
-
-def one_line_error(result, *words: str) -> None:
-    assert result.exit_code == 2, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("torchlab: error: "), result.stderr
-    assert result.stdout == ""
-    for word in words:
-        assert word in lines[0]
 
 
 def test_listing_json_is_the_exact_document(home: Path) -> None:

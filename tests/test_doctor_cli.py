@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -12,6 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from torchlab.cli import app
+
+from conftest import one_line_error
 
 from fixtures import FIXTURES, fixture_names
 
@@ -73,15 +74,6 @@ def test_from_collect_env_names_the_problem_for_a_ta():
     result = doctor("--from", str(FIXTURES / "collect_env_linux_cuda-driver-too-old_1_TRUNCATED.txt"))
     assert result.exit_code == 1
     assert "too old" in result.stderr and "fix:" in result.stderr
-
-
-def one_line_error(result, *words: str) -> None:
-    assert result.exit_code == 2
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("torchlab: error:"), result.stderr
-    assert "Traceback" not in result.output
-    for word in words:
-        assert word in lines[0]
 
 
 def test_bad_from_files_are_one_line_errors(tmp_path):

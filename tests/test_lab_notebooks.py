@@ -6,15 +6,14 @@ writes lands in labs/). With CI=true a missing nbclient, ipykernel, torch or tra
 
 from __future__ import annotations
 
-import importlib
-import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+
+from conftest import require
 
 REPO = Path(__file__).resolve().parents[1]
 LABS = REPO / "labs"
@@ -24,17 +23,6 @@ DEVICE_LINE = (
     'device = "cuda" if torch.cuda.is_available() else ("mps" if torch.backends.mps.is_available() else "cpu")'
 )
 CELL_TIMEOUT_S = 60
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-
-def require(module_name: str) -> ModuleType:
-    """Import what a test needs: skip on a developer's machine, fail in CI where it must be installed."""
-    try:
-        return importlib.import_module(module_name)
-    except ImportError:
-        if IN_CI:
-            pytest.fail(f"CI=true but {module_name} is not installed", pytrace=False)
-        pytest.skip(f"{module_name} is not installed")
 
 
 def notebook_id(path: Path) -> str:

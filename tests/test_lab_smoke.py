@@ -7,10 +7,8 @@ With CI=true a missing torch or transformers fails these tests instead of skippi
 from __future__ import annotations
 
 import ast
-import importlib
 import importlib.util
 import json
-import os
 import subprocess
 import sys
 import tomllib
@@ -18,6 +16,8 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+
+from conftest import require
 
 REPO = Path(__file__).resolve().parents[1]
 LABS = REPO / "labs"
@@ -47,17 +47,6 @@ LAB_TOML_KEYS = {
 }
 DOCUMENT_KEYS = {"schema", "lab", "version", "device", "torch", "status", "checks"}
 CHECK_KEYS = {"name", "status", "seconds", "detail"}
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-
-def require(module_name: str) -> ModuleType:
-    """Import what a test needs: skip on a developer's machine, fail in CI where it must be installed."""
-    try:
-        return importlib.import_module(module_name)
-    except ImportError:
-        if IN_CI:
-            pytest.fail(f"CI=true but {module_name} is not installed", pytrace=False)
-        pytest.skip(f"{module_name} is not installed")
 
 
 def run_runner(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:

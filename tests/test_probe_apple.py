@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import platform
-from pathlib import Path
 
 import pytest
 
@@ -16,23 +15,14 @@ from torchlab.probe.apple import (
     size_bytes,
 )
 
-FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures"
+from fixtures import fixture_names, fixture_text
+
 GIB = 2**30
 
 
-def fixture(name: str) -> str:
-    return (FIXTURES / name).read_text(encoding="utf-8")
-
-
-def names(pattern: str) -> list[str]:
-    found = sorted(path.name for path in FIXTURES.glob(pattern))
-    assert found, f"no fixtures match {pattern}"
-    return found
-
-
-@pytest.mark.parametrize("name", names("system_profiler-mini-SPHardwareDataType_*"))
+@pytest.mark.parametrize("name", fixture_names("system_profiler-mini-SPHardwareDataType_*"))
 def test_every_hardware_overview_parses(name: str) -> None:
-    facts = parse_hardware_overview(fixture(name))
+    facts = parse_hardware_overview(fixture_text(name))
     assert facts.chip and facts.chip.startswith("Apple M")
     assert facts.memory_bytes == 16 * GIB
 
@@ -45,23 +35,23 @@ def test_every_hardware_overview_parses(name: str) -> None:
     ],
 )
 def test_hardware_overview_chip(name: str, chip: str) -> None:
-    assert parse_hardware_overview(fixture(name)).chip == chip
+    assert parse_hardware_overview(fixture_text(name)).chip == chip
 
 
-@pytest.mark.parametrize("name", names("system_profiler-SPDisplaysDataType_*"))
+@pytest.mark.parametrize("name", fixture_names("system_profiler-SPDisplaysDataType_*"))
 def test_every_displays_report_parses(name: str) -> None:
-    gpus = parse_displays(fixture(name))
+    gpus = parse_displays(fixture_text(name))
     assert len(gpus) == 1
 
 
 def test_displays_apple_m4() -> None:
-    (gpu,) = parse_displays(fixture("system_profiler-SPDisplaysDataType_apple-M4_TRUNCATED.txt"))
+    (gpu,) = parse_displays(fixture_text("system_profiler-SPDisplaysDataType_apple-M4_TRUNCATED.txt"))
     assert (gpu.model, gpu.cores, gpu.is_apple) == ("Apple M4", 8, True)
     assert gpu.vram_bytes is None  # unified memory: no VRAM line
 
 
 def test_displays_discrete_radeon_on_an_intel_mac() -> None:
-    text = fixture("system_profiler-SPDisplaysDataType_iMacPro2017_RadeonProVega64.txt")
+    text = fixture_text("system_profiler-SPDisplaysDataType_iMacPro2017_RadeonProVega64.txt")
     (gpu,) = parse_displays(text)
     assert (gpu.model, gpu.is_apple, gpu.cores) == ("Radeon Pro Vega 64", False, None)
     assert gpu.vram_bytes == 16 * GIB
@@ -76,7 +66,7 @@ def test_displays_discrete_radeon_on_an_intel_mac() -> None:
     ],
 )
 def test_sysctl_brand_string(name: str, brand: str) -> None:
-    assert parse_sysctl_cpu(fixture(name)) == brand
+    assert parse_sysctl_cpu(fixture_text(name)) == brand
 
 
 def test_size_bytes_counts_in_powers_of_1024() -> None:
@@ -87,7 +77,7 @@ def test_size_bytes_counts_in_powers_of_1024() -> None:
 
 def test_facts_from_hardware_and_displays() -> None:
     facts = apple_facts(
-        fixture("system_profiler-mini-SPHardwareDataType_apple-M2-Pro.txt"),
+        fixture_text("system_profiler-mini-SPHardwareDataType_apple-M2-Pro.txt"),
         None,
         None,
         "14.5",
@@ -99,13 +89,13 @@ def test_facts_from_hardware_and_displays() -> None:
 
 
 def test_facts_take_chip_and_cores_from_the_apple_gpu() -> None:
-    displays = fixture("system_profiler-SPDisplaysDataType_apple-M4_TRUNCATED.txt")
+    displays = fixture_text("system_profiler-SPDisplaysDataType_apple-M4_TRUNCATED.txt")
     facts = apple_facts(None, displays, None, "15.5", "arm64")
     assert (facts.chip, facts.gpu_cores) == ("Apple M4", 8)
 
 
 def test_facts_fall_back_to_the_sysctl_brand() -> None:
-    brand = parse_sysctl_cpu(fixture("sysctl-machdep.cpu_apple-M1.txt"))
+    brand = parse_sysctl_cpu(fixture_text("sysctl-machdep.cpu_apple-M1.txt"))
     facts = apple_facts(None, None, brand, "", "x86_64")
     assert facts.chip == "Apple M1"
     assert facts.arm64 is False  # an x86_64 Python under Rosetta
@@ -113,7 +103,7 @@ def test_facts_fall_back_to_the_sysctl_brand() -> None:
 
 
 def test_an_intel_mac_has_no_apple_gpu_cores() -> None:
-    displays = fixture("system_profiler-SPDisplaysDataType_iMacPro2017_RadeonProVega64.txt")
+    displays = fixture_text("system_profiler-SPDisplaysDataType_iMacPro2017_RadeonProVega64.txt")
     facts = apple_facts(None, displays, None, "13.6", "x86_64")
     assert (facts.chip, facts.gpu_cores, facts.arm64) == (None, None, False)
 

@@ -22,21 +22,12 @@ from torchlab.probe.nvidia import (
     probe_nvidia,
 )
 
-FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures"
+from fixtures import fixture_names, fixture_text
 
-
-def fixture(name: str) -> str:
-    return (FIXTURES / name).read_text(encoding="utf-8")
-
-
-def names(pattern: str) -> list[str]:
-    found = sorted(path.name for path in FIXTURES.glob(pattern))
-    assert found, f"no fixtures match {pattern}"
-    return found
 
 
 TABLE_FAILURES = {"nvidia-smi_WSL2-segfault_555.42.03-drv555.85.txt"}
-TABLES = [name for name in names("nvidia-smi_*.txt") if name not in TABLE_FAILURES]
+TABLES = [name for name in fixture_names("nvidia-smi_*.txt") if name not in TABLE_FAILURES]
 
 
 def driver_in_name(name: str) -> str:
@@ -49,9 +40,9 @@ def driver_in_name(name: str) -> str:
 # nvidia-smi -q -x ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", names("nvidia-smi-q-x_*.xml"))
+@pytest.mark.parametrize("name", fixture_names("nvidia-smi-q-x_*.xml"))
 def test_every_xml_report_parses(name: str) -> None:
-    facts = parse_smi_xml(fixture(name))
+    facts = parse_smi_xml(fixture_text(name))
     assert facts.error is None
     assert facts.source == "nvidia-smi-xml"
     assert facts.driver_version == driver_in_name(name)
@@ -60,7 +51,7 @@ def test_every_xml_report_parses(name: str) -> None:
 
 
 def test_xml_dual_rtx2080() -> None:
-    facts = parse_smi_xml(fixture("nvidia-smi-q-x_2xRTX2080_590.44.01.xml"))
+    facts = parse_smi_xml(fixture_text("nvidia-smi-q-x_2xRTX2080_590.44.01.xml"))
     assert (facts.driver_version, facts.cuda_driver_version) == ("590.44.01", "13.1")
     assert [gpu.index for gpu in facts.gpus] == [0, 1]
     assert {gpu.name for gpu in facts.gpus} == {"NVIDIA GeForce RTX 2080"}
@@ -70,7 +61,7 @@ def test_xml_dual_rtx2080() -> None:
 
 
 def test_xml_mig_enabled_counts_memory_of_the_gpu_not_its_mig_devices() -> None:
-    facts = parse_smi_xml(fixture("nvidia-smi-q-x_A100-SXM4-40GB-MIG_510.47.03.xml"))
+    facts = parse_smi_xml(fixture_text("nvidia-smi-q-x_A100-SXM4-40GB-MIG_510.47.03.xml"))
     (gpu,) = facts.gpus
     assert gpu.name == "NVIDIA A100-SXM4-40GB"
     assert gpu.mig_mode == "Enabled"
@@ -78,7 +69,7 @@ def test_xml_mig_enabled_counts_memory_of_the_gpu_not_its_mig_devices() -> None:
 
 
 def test_xml_old_driver_without_mig_element() -> None:
-    facts = parse_smi_xml(fixture("nvidia-smi-q-x_GTX1660Ti_418.43.xml"))
+    facts = parse_smi_xml(fixture_text("nvidia-smi-q-x_GTX1660Ti_418.43.xml"))
     assert facts.cuda_driver_version == "10.1"
     assert facts.gpus[0].name == "Graphics Device"
     assert facts.gpus[0].mig_mode is None
@@ -86,13 +77,13 @@ def test_xml_old_driver_without_mig_element() -> None:
 
 def test_xml_reports_the_gpu_elements_present() -> None:
     # attached_gpus says 4 but the capture holds one <gpu>.
-    facts = parse_smi_xml(fixture("nvidia-smi-q-x_4xA100-SXM4-80GB_535.54.03.xml"))
+    facts = parse_smi_xml(fixture_text("nvidia-smi-q-x_4xA100-SXM4-80GB_535.54.03.xml"))
     assert len(facts.gpus) == 1
     assert facts.gpus[0].memory_total_mib == 81920
 
 
 def test_xml_parser_reports_text_that_is_not_xml() -> None:
-    facts = parse_smi_xml(fixture("error_nvidia-smi-failed-communicate-driver_3-gcp-debian11.txt"))
+    facts = parse_smi_xml(fixture_text("error_nvidia-smi-failed-communicate-driver_3-gcp-debian11.txt"))
     assert facts.error and "XML" in facts.error
     assert facts.gpus == ()
 
@@ -100,9 +91,9 @@ def test_xml_parser_reports_text_that_is_not_xml() -> None:
 # nvidia-smi -q -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", names("nvidia-smi-q_*.txt") + names("nvidia-smi-a_*.txt"))
+@pytest.mark.parametrize("name", fixture_names("nvidia-smi-q_*.txt") + fixture_names("nvidia-smi-a_*.txt"))
 def test_every_query_report_parses(name: str) -> None:
-    facts = parse_smi_query(fixture(name))
+    facts = parse_smi_query(fixture_text(name))
     assert facts.error is None
     assert facts.driver_version == driver_in_name(name)
     assert facts.gpus and all(gpu.name.startswith("NVIDIA") for gpu in facts.gpus)
@@ -110,7 +101,7 @@ def test_every_query_report_parses(name: str) -> None:
 
 
 def test_query_eight_h100() -> None:
-    facts = parse_smi_query(fixture("nvidia-smi-q_8xH100_535.161.08.txt"))
+    facts = parse_smi_query(fixture_text("nvidia-smi-q_8xH100_535.161.08.txt"))
     assert (facts.driver_version, facts.cuda_driver_version) == ("535.161.08", "12.2")
     assert [gpu.index for gpu in facts.gpus] == list(range(8))
     first = facts.gpus[0]
@@ -121,7 +112,7 @@ def test_query_eight_h100() -> None:
 
 
 def test_query_geforce_has_no_mig() -> None:
-    facts = parse_smi_query(fixture("nvidia-smi-q_8xRTX4090_535.154.05.txt"))
+    facts = parse_smi_query(fixture_text("nvidia-smi-q_8xRTX4090_535.154.05.txt"))
     assert len(facts.gpus) == 8
     assert facts.gpus[7].uuid == "GPU-78289b93-0248-1915-dc72-4427058400fa"
     assert all(gpu.mig_mode is None and gpu.memory_total_mib == 24564 for gpu in facts.gpus)
@@ -132,7 +123,7 @@ def test_query_geforce_has_no_mig() -> None:
 
 @pytest.mark.parametrize("name", TABLES)
 def test_every_table_parses(name: str) -> None:
-    facts = parse_smi_table(fixture(name))
+    facts = parse_smi_table(fixture_text(name))
     assert facts.error is None
     assert facts.driver_version
     assert facts.gpus and all(gpu.name.startswith("NVIDIA") for gpu in facts.gpus)
@@ -142,11 +133,11 @@ def test_every_table_parses(name: str) -> None:
 
 @pytest.mark.parametrize("name", [n for n in TABLES if "WSL2" not in n])
 def test_table_driver_matches_the_machine(name: str) -> None:
-    assert parse_smi_table(fixture(name)).driver_version == driver_in_name(name)
+    assert parse_smi_table(fixture_text(name)).driver_version == driver_in_name(name)
 
 
 def test_table_nine_rtx_a6000() -> None:
-    facts = parse_smi_table(fixture("nvidia-smi_9xRTXA6000_550.127.05.txt"))
+    facts = parse_smi_table(fixture_text("nvidia-smi_9xRTXA6000_550.127.05.txt"))
     assert (facts.driver_version, facts.cuda_driver_version) == ("550.127.05", "12.4")
     assert len(facts.gpus) == 9
     assert facts.gpus[8].name == "NVIDIA RTX A6000"
@@ -155,22 +146,22 @@ def test_table_nine_rtx_a6000() -> None:
 
 
 def test_table_keeps_truncated_names_as_printed() -> None:
-    facts = parse_smi_table(fixture("nvidia-smi_GTX680_470.256.02.txt"))
+    facts = parse_smi_table(fixture_text("nvidia-smi_GTX680_470.256.02.txt"))
     assert facts.gpus[0].name == "NVIDIA GeForce ..."
     assert facts.gpus[0].memory_total_mib == 2000
     assert facts.cuda_driver_version == "11.4"
 
 
 def test_table_windows_driver_model_is_not_part_of_the_name() -> None:
-    facts = parse_smi_table(fixture("nvidia-smi_RTX2080SUPER_591.86_windows.txt"))
+    facts = parse_smi_table(fixture_text("nvidia-smi_RTX2080SUPER_591.86_windows.txt"))
     assert facts.gpus[0].name == "NVIDIA GeForce RTX 2080 ..."
     assert facts.gpus[0].memory_total_mib == 8192
 
 
 def test_table_mig_modes() -> None:
-    pending = parse_smi_table(fixture("nvidia-smi_A30-MIG-pending-enable_535.183.01.txt"))
-    enabled = parse_smi_table(fixture("nvidia-smi_A30-MIG-3-instances_535.183.01.txt"))
-    h100 = parse_smi_table(fixture("nvidia-smi_H100-80GB-HBM3_590.48.01.txt"))
+    pending = parse_smi_table(fixture_text("nvidia-smi_A30-MIG-pending-enable_535.183.01.txt"))
+    enabled = parse_smi_table(fixture_text("nvidia-smi_A30-MIG-3-instances_535.183.01.txt"))
+    h100 = parse_smi_table(fixture_text("nvidia-smi_H100-80GB-HBM3_590.48.01.txt"))
     assert pending.gpus[0].mig_mode == "Enabled*"
     assert len(enabled.gpus) == 1  # the MIG devices table lists instances, not GPUs
     assert (enabled.gpus[0].name, enabled.gpus[0].mig_mode) == ("NVIDIA A30", "Enabled")
@@ -179,36 +170,36 @@ def test_table_mig_modes() -> None:
 
 
 def test_table_wsl_cuda_err_is_unknown() -> None:
-    facts = parse_smi_table(fixture("nvidia-smi_RTX3060-Laptop-WSL2_545.46-drv546.80_CUDA-ERR_TRUNCATED.txt"))
+    facts = parse_smi_table(fixture_text("nvidia-smi_RTX3060-Laptop-WSL2_545.46-drv546.80_CUDA-ERR_TRUNCATED.txt"))
     assert facts.driver_version == "546.80"  # the Windows driver, not NVIDIA-SMI 545.46
     assert facts.cuda_driver_version is None
     assert facts.gpus[0].memory_total_mib == 6144
 
 
 def test_table_kmd_and_cuda_umd_header() -> None:
-    facts = parse_smi_table(fixture("nvidia-smi_RTX2080SUPER_610.57.04.txt"))
+    facts = parse_smi_table(fixture_text("nvidia-smi_RTX2080SUPER_610.57.04.txt"))
     assert (facts.driver_version, facts.cuda_driver_version) == ("610.57.04", "13.3")
 
 
 def test_table_segfault_is_an_error_with_no_gpus() -> None:
-    facts = parse_smi_table(fixture("nvidia-smi_WSL2-segfault_555.42.03-drv555.85.txt"))
+    facts = parse_smi_table(fixture_text("nvidia-smi_WSL2-segfault_555.42.03-drv555.85.txt"))
     assert facts.gpus == ()
     assert facts.error and "segmentation fault" in facts.error
     assert (facts.driver_version, facts.cuda_driver_version) == ("555.85", "12.5")
 
 
-@pytest.mark.parametrize("name", names("error_nvidia-smi-*") + names("error_nvml-*"))
+@pytest.mark.parametrize("name", fixture_names("error_nvidia-smi-*") + fixture_names("error_nvml-*"))
 def test_failure_messages_become_error(name: str) -> None:
-    facts = parse_smi_table(fixture(name))
+    facts = parse_smi_table(fixture_text(name))
     assert facts.gpus == ()
     assert facts.driver_version is None
     assert facts.error and "\n" not in facts.error
 
 
 def test_failure_message_is_the_tools_own_words() -> None:
-    comms = parse_smi_table(fixture("error_nvidia-smi-failed-communicate-driver_3-gcp-debian11.txt"))
-    mismatch = parse_smi_table(fixture("error_nvml-driver-library-version-mismatch_580.txt"))
-    wsl = parse_smi_table(fixture("error_nvidia-smi-failed_WSL2-driver-not-loaded.txt"))
+    comms = parse_smi_table(fixture_text("error_nvidia-smi-failed-communicate-driver_3-gcp-debian11.txt"))
+    mismatch = parse_smi_table(fixture_text("error_nvml-driver-library-version-mismatch_580.txt"))
+    wsl = parse_smi_table(fixture_text("error_nvidia-smi-failed_WSL2-driver-not-loaded.txt"))
     assert comms.error == (
         "NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver. "
         "Make sure that the latest NVIDIA driver is installed and running."
@@ -222,64 +213,64 @@ def test_failure_message_is_the_tools_own_words() -> None:
 # nvidia-smi --query-gpu --format=csv ----------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", names("nvidia-smi-query-gpu_*.csv"))
+@pytest.mark.parametrize("name", fixture_names("nvidia-smi-query-gpu_*.csv"))
 def test_every_csv_parses(name: str) -> None:
-    facts = parse_smi_csv(fixture(name))
+    facts = parse_smi_csv(fixture_text(name))
     assert facts.error is None
     assert len(facts.gpus) == 1
 
 
-@pytest.mark.parametrize("name", [n for n in names("nvidia-smi-query-gpu_*.csv") if "mig-mode" not in n])
+@pytest.mark.parametrize("name", [n for n in fixture_names("nvidia-smi-query-gpu_*.csv") if "mig-mode" not in n])
 def test_full_csv_driver_and_capability(name: str) -> None:
-    facts = parse_smi_csv(fixture(name))
+    facts = parse_smi_csv(fixture_text(name))
     assert facts.driver_version == driver_in_name(name)
     assert re.fullmatch(r"\d+\.\d+", facts.gpus[0].compute_capability or "")
 
 
 def test_csv_h100() -> None:
-    (gpu,) = parse_smi_csv(fixture("nvidia-smi-query-gpu_H100-80GB-HBM3_590.48.01.csv")).gpus
+    (gpu,) = parse_smi_csv(fixture_text("nvidia-smi-query-gpu_H100-80GB-HBM3_590.48.01.csv")).gpus
     assert (gpu.index, gpu.name, gpu.compute_capability) == (0, "NVIDIA H100 80GB HBM3", "9.0")
     assert (gpu.memory_total_mib, gpu.mig_mode) == (81559, "Disabled")
     assert gpu.uuid == "GPU-00000000-0000-0000-0000-000000000000"
 
 
 def test_csv_not_available_values_are_none() -> None:
-    (gpu,) = parse_smi_csv(fixture("nvidia-smi-query-gpu_L40S_595.80.csv")).gpus
+    (gpu,) = parse_smi_csv(fixture_text("nvidia-smi-query-gpu_L40S_595.80.csv")).gpus
     assert gpu.mig_mode is None  # "[N/A]"
     assert gpu.compute_capability == "8.9"
     assert gpu.memory_total_mib == 46068
 
 
 def test_csv_with_only_some_columns() -> None:
-    facts = parse_smi_csv(fixture("nvidia-smi-query-gpu_A30_mig-mode_535.183.01.csv"))
+    facts = parse_smi_csv(fixture_text("nvidia-smi-query-gpu_A30_mig-mode_535.183.01.csv"))
     assert facts.driver_version is None
     assert facts.gpus[0].mig_mode == "Enabled"
     assert facts.gpus[0].memory_total_mib is None
 
 
 def test_csv_parser_reports_a_failure_message() -> None:
-    facts = parse_smi_csv(fixture("error_nvidia-smi-failed-communicate-driver_3-gcp-debian11.txt"))
+    facts = parse_smi_csv(fixture_text("error_nvidia-smi-failed-communicate-driver_3-gcp-debian11.txt"))
     assert facts.error and facts.error.startswith("NVIDIA-SMI has failed")
 
 
 # /proc/driver/nvidia/version, CUDA integers, WSL ------------------------------------------------
 
 
-@pytest.mark.parametrize("name", [n for n in names("proc-driver-nvidia-version_*") if "jetson" not in n])
+@pytest.mark.parametrize("name", [n for n in fixture_names("proc-driver-nvidia-version_*") if "jetson" not in n])
 def test_every_proc_version_parses(name: str) -> None:
     version = re.search(r"_(\d+\.\d+(?:\.\d+)?)", name)
     assert version
-    facts = parse_proc_version(fixture(name))
+    facts = parse_proc_version(fixture_text(name))
     assert (facts.source, facts.driver_version, facts.error) == ("proc", version.group(1), None)
 
 
 def test_proc_open_kernel_module() -> None:
-    facts = parse_proc_version(fixture("proc-driver-nvidia-version_565.57.01-open_ubuntu24.04.txt"))
+    facts = parse_proc_version(fixture_text("proc-driver-nvidia-version_565.57.01-open_ubuntu24.04.txt"))
     assert facts.driver_version == "565.57.01"
 
 
 def test_proc_jetson_is_an_l4t_release_not_a_driver() -> None:
-    facts = parse_proc_version(fixture("proc-driver-nvidia-version_jetson-orin-nx_35.3.1.txt"))
+    facts = parse_proc_version(fixture_text("proc-driver-nvidia-version_jetson-orin-nx_35.3.1.txt"))
     assert facts.driver_version is None
     assert facts.error and "35.3.1" in facts.error and "L4T" in facts.error
 
@@ -301,14 +292,14 @@ def test_cuda_version_from_int(value: int, expected: str) -> None:
     ],
 )
 def test_cuda_version_from_torch_warnings(name: str, expected: str) -> None:
-    found = re.search(r"found version (\d+)", fixture(name))
+    found = re.search(r"found version (\d+)", fixture_text(name))
     assert found
     assert cuda_version_from_int(int(found.group(1))) == expected
 
 
-@pytest.mark.parametrize("name", names("proc-version_*") + names("uname-a_*"))
+@pytest.mark.parametrize("name", fixture_names("proc-version_*") + fixture_names("uname-a_*"))
 def test_wsl2_is_told_from_wsl1(name: str) -> None:
-    assert is_wsl2(fixture(name)) == ("_wsl2_" in name)
+    assert is_wsl2(fixture_text(name)) == ("_wsl2_" in name)
 
 
 # the live probe ------------------------------------------------------------------------------
@@ -348,7 +339,7 @@ def recorded_smi(bin_dir: Path, output: str, exit_status: int) -> None:
 def place(root: Path, relative: str, fixture_name: str) -> None:
     target = root / relative
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(fixture(fixture_name), encoding="utf-8")
+    target.write_text(fixture_text(fixture_name), encoding="utf-8")
 
 
 def test_probe_reads_the_kernel_module_when_nothing_else_answers(no_nvml_no_smi: Path, tmp_path: Path) -> None:
@@ -361,7 +352,7 @@ def test_probe_reads_the_kernel_module_when_nothing_else_answers(no_nvml_no_smi:
 
 
 def test_probe_asks_nvidia_smi_for_xml(no_nvml_no_smi: Path, tmp_path: Path) -> None:
-    recorded_smi(no_nvml_no_smi, fixture("nvidia-smi-q-x_RTX3060_570.124.04.xml"), 0)
+    recorded_smi(no_nvml_no_smi, fixture_text("nvidia-smi-q-x_RTX3060_570.124.04.xml"), 0)
     facts = probe_nvidia(dict(os.environ), root=tmp_path / "empty")
     assert facts is not None
     assert (facts.source, facts.driver_version, facts.cuda_driver_version) == ("nvidia-smi-xml", "570.124.04", "12.8")
@@ -370,7 +361,7 @@ def test_probe_asks_nvidia_smi_for_xml(no_nvml_no_smi: Path, tmp_path: Path) -> 
 
 def test_probe_driver_library_mismatch(no_nvml_no_smi: Path, tmp_path: Path) -> None:
     # The TrueNAS machine: nvidia-smi fails, the kernel module still says which driver it is.
-    transcript = fixture("error_nvml-driver-library-version-mismatch_580.txt").splitlines(keepends=True)
+    transcript = fixture_text("error_nvml-driver-library-version-mismatch_580.txt").splitlines(keepends=True)
     smi_output = "".join(line for line in transcript[1:3])
     assert smi_output.startswith("Failed to initialize NVML")
     recorded_smi(no_nvml_no_smi, smi_output, 18)
@@ -401,7 +392,7 @@ def test_probe_wsl2_without_libcuda_finds_nothing(no_nvml_no_smi: Path, tmp_path
 
 
 def test_probe_wsl2_failure_keeps_the_libcuda_fact(no_nvml_no_smi: Path, tmp_path: Path) -> None:
-    recorded_smi(no_nvml_no_smi, fixture("error_nvidia-smi-failed_WSL2-driver-not-loaded.txt"), 9)
+    recorded_smi(no_nvml_no_smi, fixture_text("error_nvidia-smi-failed_WSL2-driver-not-loaded.txt"), 9)
     root = tmp_path / "root"
     place(root, "proc/version", "proc-version_wsl2_4.19.128-microsoft-standard.txt")
     facts = probe_nvidia(dict(os.environ), root=root)

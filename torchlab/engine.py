@@ -332,23 +332,19 @@ def build_image(
 
 def pull_image(client: docker.DockerClient, name: str, on_event: Any) -> None:
     """Pull name (registry/repository:tag); RegistryError says why it is not here."""
-    repository, tag = docker.utils.parse_repository_tag(name)
-    try:
-        for event in client.api.pull(repository, tag=tag or "latest", stream=True, decode=True):
-            on_event(event)
-            if "error" in event:
-                message = _one_line(str(event["error"]))
-                raise RegistryError(registry_error_kind(message), message)
-    except docker.errors.APIError as exc:
-        message = _one_line(str(exc.explanation or exc))
-        raise RegistryError(registry_error_kind(message), message) from None
+    _follow_registry(client.api.pull, name, on_event)
 
 
 def push_image(client: docker.DockerClient, name: str, on_event: Any) -> None:
-    """Push name (registry/repository:tag); the engine reports failures in the stream, not as errors."""
+    """Push name (registry/repository:tag); RegistryError says why it did not go."""
+    _follow_registry(client.api.push, name, on_event)
+
+
+def _follow_registry(call: Any, name: str, on_event: Any) -> None:
+    """Stream a pull or push; the engine reports most failures in the stream, not as errors."""
     repository, tag = docker.utils.parse_repository_tag(name)
     try:
-        for event in client.api.push(repository, tag=tag or "latest", stream=True, decode=True):
+        for event in call(repository, tag=tag or "latest", stream=True, decode=True):
             on_event(event)
             if "error" in event:
                 message = _one_line(str(event["error"]))

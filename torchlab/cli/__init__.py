@@ -7,10 +7,7 @@ import sys
 import typer
 
 from torchlab import __version__
-from torchlab.cli import doctor
-from torchlab.cli import config, images
-from torchlab.cli import bench, labs, smoke
-from torchlab.cli import down, logs, shell, status, up
+from torchlab.cli import bench, config, doctor, down, images, labs, logs, shell, smoke, status, up
 from torchlab.errors import OK, Abort, ClickException, NoArgsIsHelpError, one_line
 
 app = typer.Typer(
@@ -35,21 +32,21 @@ def root(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
     ),
 ) -> None:
-    """torchlab doctor | labs | up | smoke | bench | images."""
+    """Start with `torchlab doctor`, then `torchlab up module-0`."""
 
 
+# In the order a learner meets them.
 app.command("doctor")(doctor.doctor)
-app.add_typer(images.app, name="images")
-app.add_typer(config.app, name="config")
 app.add_typer(labs.app, name="labs")
-app.command("smoke")(smoke.smoke)
-app.command("bench")(bench.bench)
 app.command("up")(up.up)
 app.command("down")(down.down)
 app.command("status")(status.status)
 app.command("logs")(logs.logs)
 app.command("shell")(shell.shell)
-
+app.command("smoke")(smoke.smoke)
+app.command("bench")(bench.bench)
+app.add_typer(images.app, name="images")
+app.add_typer(config.app, name="config")
 
 def main() -> None:
     """The console script: every error is one line on stderr and a documented exit code."""
