@@ -75,7 +75,11 @@ def usable_cuda_builds(facts: HostFacts, torch_version: str) -> list[str]:
     usable = []
     for cuda in sorted(release.cuda_stable, key=compat.version_tuple, reverse=True):
         floor = compat.min_driver(cuda, uses_windows_driver(facts))
-        if floor and compat.driver_at_least(nvidia.driver_version, floor) and gpus_run(facts, cuda, torch_version):
+        if (
+            floor
+            and compat.driver_at_least(nvidia.driver_version, floor)
+            and gpus_run(facts, cuda, torch_version)
+        ):
             usable.append(cuda)
     return usable
 
@@ -108,7 +112,9 @@ def nvidia_accelerator(facts: HostFacts, torch_version: str) -> Accelerator | No
     assert build is not None
     driver = facts.nvidia.driver_version
     return Accelerator(
-        f"cuda-{cuda}", build.index, "cuda",
+        f"cuda-{cuda}",
+        build.index,
+        "cuda",
         f"NVIDIA driver {driver} runs torch {torch_version}'s CUDA {cuda} build, the newest it supports",
     )
 
@@ -131,7 +137,9 @@ def amd_accelerator(facts: HostFacts, torch_version: str) -> Accelerator | None:
         supported = compat.rocm_gfx(rocm) or ()
         if all(target in supported for target in targets):
             return Accelerator(
-                f"rocm-{rocm}", f"rocm{rocm}", "cuda",
+                f"rocm-{rocm}",
+                f"rocm{rocm}",
+                "cuda",
                 f"AMD {', '.join(sorted(set(targets)))} is a target of torch {torch_version}'s ROCm {rocm} build",
             )
     return None
@@ -148,7 +156,9 @@ def apple_accelerator(facts: HostFacts) -> Accelerator | None:
     if not mps_eligible(facts):
         return None
     chip = facts.apple.chip if facts.apple and facts.apple.chip else "Apple silicon"
-    return Accelerator("cpu", "cpu", "mps", f"{chip} on macOS {facts.apple.macos_version}: torch's macOS wheel has MPS")
+    return Accelerator(
+        "cpu", "cpu", "mps", f"{chip} on macOS {facts.apple.macos_version}: torch's macOS wheel has MPS"
+    )
 
 
 def cpu_reason(facts: HostFacts) -> str:

@@ -108,7 +108,9 @@ def read_report(path: Path) -> HostFacts:
     except OSError as exc:
         raise UserError(f"--from {path}: cannot read it ({exc.strerror or exc})") from None
     if not text.strip():
-        raise UserError(f"--from {path}: the file is empty; expected a `torchlab doctor --json` report or collect_env output")
+        raise UserError(
+            f"--from {path}: the file is empty; expected a `torchlab doctor --json` report or collect_env output"
+        )
     if text.lstrip().startswith("{"):
         return facts_from_json_text(path, text)
     if looks_like_collect_env(text):
@@ -128,7 +130,9 @@ def facts_from_json_text(path: Path, text: str) -> HostFacts:
         raise UserError(f"--from {path}: invalid JSON at line {exc.lineno} column {exc.colno}") from None
     schema = doc.get("schema") if isinstance(doc, dict) else None
     if schema != SCHEMA:
-        raise UserError(f"--from {path}: schema {schema!r}; expected {SCHEMA!r} (a `torchlab doctor --json` report)")
+        raise UserError(
+            f"--from {path}: schema {schema!r}; expected {SCHEMA!r} (a `torchlab doctor --json` report)"
+        )
     try:
         return facts_from_document(doc)
     except ValueError as exc:

@@ -8,15 +8,24 @@ from rich.markup import escape
 from torchlab.doctor import DoctorResult
 
 MARKS = {"ok": "[green]✓[/]", "warn": "[yellow]![/]", "fail": "[red]✗[/]", "skip": "[dim]-[/]"}
-AREAS = {"system": "System", "nvidia": "NVIDIA", "amd": "AMD", "apple": "Apple", "wsl": "WSL",
-         "docker": "Docker", "torch": "torch"}
+AREAS = {
+    "system": "System",
+    "nvidia": "NVIDIA",
+    "amd": "AMD",
+    "apple": "Apple",
+    "wsl": "WSL",
+    "docker": "Docker",
+    "torch": "torch",
+}
 
 
 def stderr_console() -> Console:
     return Console(stderr=True, highlight=False, soft_wrap=False)
 
 
-def print_doctor(result: DoctorResult, console: Console, verbose: bool = False, origin: str | None = None) -> None:
+def print_doctor(
+    result: DoctorResult, console: Console, verbose: bool = False, origin: str | None = None
+) -> None:
     facts = result.facts
     where = f"the report {origin}" if origin else "this machine"
     console.print(f"[bold]torchlab doctor[/] · {escape(where)}")
@@ -42,11 +51,19 @@ def print_doctor(result: DoctorResult, console: Console, verbose: bool = False, 
 def print_plan(result: DoctorResult, console: Console) -> None:
     plan = result.plan
     console.print("\n[bold]Plan[/] (what `torchlab up` will use)")
-    rows = (("runtime", plan.runtime, plan.reasons["runtime"]),
-            ("variant", f"{plan.variant} (torch {plan.torch_version}, index {plan.torch_index})", plan.reasons["variant"]),
-            ("device", plan.device, ""))
+    rows = (
+        ("runtime", plan.runtime, plan.reasons["runtime"]),
+        (
+            "variant",
+            f"{plan.variant} (torch {plan.torch_version}, index {plan.torch_index})",
+            plan.reasons["variant"],
+        ),
+        ("device", plan.device, ""),
+    )
     for name, value, reason in rows:
-        console.print(f"  {name:<8} [bold]{escape(value)}[/]" + (f"  [dim]{escape(reason)}[/]" if reason else ""))
+        console.print(
+            f"  {name:<8} [bold]{escape(value)}[/]" + (f"  [dim]{escape(reason)}[/]" if reason else "")
+        )
 
 
 def print_summary(result: DoctorResult, console: Console) -> None:

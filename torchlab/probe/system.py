@@ -13,7 +13,20 @@ import psutil
 from torchlab.facts import CPUFacts, DiskFacts, MemoryFacts, OSFacts
 
 # The CPU flags that change how torch runs here (vector units, matrix engines).
-FLAGS_THAT_MATTER = ("avx", "avx2", "fma", "avx512f", "avx512_bf16", "avx512_fp16", "amx_tile", "amx_bf16", "amx_int8", "neon", "asimd", "sve")
+FLAGS_THAT_MATTER = (
+    "avx",
+    "avx2",
+    "fma",
+    "avx512f",
+    "avx512_bf16",
+    "avx512_fp16",
+    "amx_tile",
+    "amx_bf16",
+    "amx_int8",
+    "neon",
+    "asimd",
+    "sve",
+)
 
 
 def parse_os_release(text: str) -> dict[str, str]:
@@ -64,8 +77,15 @@ def probe_os(root: Path = Path("/")) -> OSFacts:
         version = platform.mac_ver()[0]
         return OSFacts(system, f"macOS {version}", version, "macos", platform.release(), platform.machine())
     version = platform.version()  # Windows: "10.0.22631"
-    return OSFacts(system, f"Windows {platform.release()}", version, "windows", version,
-                   platform.machine(), windows_build=version.rsplit(".", 1)[-1])
+    return OSFacts(
+        system,
+        f"Windows {platform.release()}",
+        version,
+        "windows",
+        version,
+        platform.machine(),
+        windows_build=version.rsplit(".", 1)[-1],
+    )
 
 
 def _linux_os(root: Path) -> OSFacts:
@@ -143,4 +163,3 @@ def probe_disk(purpose: str, path: Path) -> DiskFacts:
     except OSError:
         return DiskFacts(purpose, str(path))
     return DiskFacts(purpose, str(path), usage.free, usage.total)
-
