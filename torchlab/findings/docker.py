@@ -54,12 +54,12 @@ def docker_findings(facts: HostFacts) -> list[Finding]:
                 "docker",
             )
         ]
-    kind = "rootless " if docker.rootless else "Docker Desktop " if docker.desktop else ""
+    kind = "rootless, " if docker.rootless else "Docker Desktop, " if docker.desktop else ""
     found = [
         Finding(
             "docker.ok",
             "ok",
-            f"Docker {docker.server_version} ({kind}engine, API {docker.api_version})".replace("( ", "("),
+            f"Docker {docker.server_version} ({kind}API {docker.api_version})",
             area="docker",
         )
     ]

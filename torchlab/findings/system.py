@@ -56,7 +56,7 @@ def no_gpu_findings(facts: HostFacts, plan: Plan) -> list[Finding]:
             "warn",
             "No GPU found: labs run on the CPU",
             f"No NVIDIA, AMD or Apple GPU is visible; {cpu} runs every lab, slower.",
-            "Nothing to fix for the course; for speed use a machine with an NVIDIA or AMD GPU, or Apple silicon",
+            "Every lab runs as it is; for speed, a machine with an NVIDIA or AMD GPU, or a Mac with Apple silicon",
             "system",
         )
     ]
