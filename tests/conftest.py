@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))  # tests/fixtures.py and friends
+sys.path.insert(0, str(Path(__file__).parent))  # tests/recorded.py and friends
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 

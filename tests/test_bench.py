@@ -211,7 +211,7 @@ def test_an_error_in_a_measurement_is_a_failed_row(measure) -> None:
 
 
 def test_apple_probes_read_recorded_outputs(measure) -> None:
-    from fixtures import fixture_text
+    from recorded import fixture_text
 
     assert measure.parse_gpu_cores(fixture_text("system_profiler-SPDisplaysDataType_apple-M4_TRUNCATED.txt")) == 8
     sysctl = measure.parse_sysctl(fixture_text("sysctl-machdep.cpu_apple-M1-Pro.txt"))

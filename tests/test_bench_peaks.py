@@ -7,7 +7,7 @@ import io
 import re
 
 import pytest
-from fixtures import fixture_text
+from recorded import fixture_text
 
 from torchlab.bench.peaks import PCIE, cpu_peaks, match_device, normalized_name, vector_units
 from torchlab.probe.apple import parse_displays

@@ -1,4 +1,4 @@
-"""torchlab.collect_env: real collect_env reports (../shared/fixtures) read into HostFacts."""
+"""torchlab.collect_env: real collect_env reports (tests/fixtures) read into HostFacts."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from torchlab.collect_env import (
 )
 from torchlab.facts import HostFacts, NvidiaGPU, from_dict, to_dict
 
-FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures"
+from recorded import FIXTURES
+
 REPORTS = sorted(FIXTURES.glob("collect_env_*.txt"))
 OTHER_OUTPUTS = sorted(
     p for p in FIXTURES.iterdir() if p.is_file() and p.name != "INDEX.md" and p not in REPORTS

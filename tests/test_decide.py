@@ -15,7 +15,7 @@ from torchlab.probe.nvidia import parse_smi_xml
 from torchlab.probe.nvidia_smi import parse_smi_csv, parse_smi_query, parse_smi_table
 from torchlab.probe.system import parse_os_release, wsl_version
 
-from fixtures import fixture_text
+from recorded import fixture_text
 
 DOCKER_OK = DockerFacts(state="ok", server_version="20.10.24", api_version="1.41", runtimes=("io.containerd.runc.v2", "runc"))
 

@@ -14,7 +14,7 @@ from torchlab.cli import app
 
 from conftest import one_line_error
 
-from fixtures import FIXTURES, fixture_names
+from recorded import FIXTURES, fixture_names
 
 runner = CliRunner()
 

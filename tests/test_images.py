@@ -2,7 +2,7 @@
 
 No engine here: GPU variants cannot be built or run on this machine, so their build arguments
 and run-time device flags are checked as data (golden files under tests/golden/), from plans
-that the real decide makes of real recorded outputs (../shared/fixtures).
+that the real decide makes of real recorded outputs (tests/fixtures).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from fixtures import FIXTURES, fixture_text
+from recorded import FIXTURES, fixture_text
 from imagekit import PEM, TORCH_WHEEL, make_world, spec_of
 from labkit import REPO, make_lab
 

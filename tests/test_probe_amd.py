@@ -1,4 +1,4 @@
-"""AMD parsers and probe, fed the real recorded outputs in ../shared/fixtures."""
+"""AMD parsers and probe, fed the real recorded outputs in tests/fixtures."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from torchlab.probe.amd import (
     probe_amd,
 )
 
-from fixtures import fixture_names, fixture_text
+from recorded import fixture_names, fixture_text
 
 MI100_DEVICE_ID = 0x738C
 MI300X_DEVICE_ID = 0x74A1

@@ -1,4 +1,4 @@
-"""Apple parsers and probe, fed the real recorded outputs in ../shared/fixtures."""
+"""Apple parsers and probe, fed the real recorded outputs in tests/fixtures."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from torchlab.probe.apple import (
     size_bytes,
 )
 
-from fixtures import fixture_names, fixture_text
+from recorded import fixture_names, fixture_text
 
 GIB = 2**30
 

@@ -1,4 +1,4 @@
-"""NVIDIA parsers and probe, fed the real recorded outputs in ../shared/fixtures."""
+"""NVIDIA parsers and probe, fed the real recorded outputs in tests/fixtures."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from torchlab.probe.nvidia import (
     probe_nvidia,
 )
 
-from fixtures import fixture_names, fixture_text
+from recorded import fixture_names, fixture_text
 
 
 

@@ -19,7 +19,7 @@ from torchlab.probe.system import (
     wsl_version,
 )
 
-from fixtures import fixture_names, fixture_text
+from recorded import fixture_names, fixture_text
 
 
 @pytest.mark.parametrize("name,distro,version,pretty", [

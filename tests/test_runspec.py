@@ -35,7 +35,7 @@ from torchlab.runspec import (
     token_from_command,
 )
 
-from fixtures import fixture_text
+from recorded import fixture_text
 
 GOLDEN = Path(__file__).parent / "golden" / "runspec"
 DOCKER_OK = DockerFacts(state="ok", server_version="24.0.7", api_version="1.43", runtimes=("nvidia", "runc"), nvidia_toolkit=True)

@@ -1,10 +1,10 @@
-"""Real recorded outputs from ../shared/fixtures, read and fed to the real parsers."""
+"""Real recorded outputs kept in tests/fixtures (INDEX.md names each machine and source), fed to the real parsers."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
 def fixture_text(name: str) -> str:
