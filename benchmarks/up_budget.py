@@ -127,7 +127,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--no-cold", action="store_true", help="skip the cold up (it builds an image)")
     parser.add_argument("--base-image", default=os.environ.get("TORCHLAB_TEST_BASE_IMAGE", "torchlab-ci/debian:bookworm"))
-    parser.add_argument("--wheelhouse", default=os.environ.get("PIP_FIND_LINKS", "/opt/wheels"))
+    parser.add_argument("--wheelhouse", default=os.environ.get("TORCHLAB_WHEELHOUSE") or os.environ.get("PIP_FIND_LINKS"))
     parser.add_argument("--ca-bundle", default=os.environ.get("PIP_CERT", "/etc/ssl/certs/ca-certificates.crt"))
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="torchlab-up-budget-"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -44,6 +45,16 @@ def torch_module():
     except ImportError:
         missing("torch is not installed (pip install torch==2.13.0)")
     return torch
+
+
+def need_module(module_name: str, install: str) -> None:
+    """At the top of a test module whose every test needs `module_name`: skip the module on a
+    developer's machine without it (saying how to get it), fail the run in CI."""
+    if importlib.util.find_spec(module_name) is not None:
+        return
+    if IN_CI:
+        pytest.fail(f"CI=true but {module_name} is not installed ({install})", pytrace=False)
+    pytest.skip(f"{module_name} is not installed ({install})", allow_module_level=True)
 
 
 def require(module_name: str):

@@ -16,7 +16,7 @@ import torchlab
 from torchlab.bench.report import RESULT_KEYS
 from torchlab.cli import app
 
-from conftest import one_line_error
+from conftest import one_line_error, require
 
 pytestmark = pytest.mark.torch
 runner = CliRunner()
@@ -170,6 +170,7 @@ def test_compare_of_a_foreign_document(tmp_path: Path) -> None:
 
 
 def test_a_plot_path_that_cannot_be_written(tmp_path: Path) -> None:
+    require("matplotlib")  # without it the answer is "--plot needs matplotlib", tested below
     target = tmp_path / "no-such-folder" / "bench.png"
     one_line_error(runner.invoke(app, ["bench", "--quick", "--plot", str(target)]), str(target), "cannot write")
 
@@ -219,9 +220,20 @@ def test_apple_probes_read_recorded_outputs(measure) -> None:
 
 
 def test_cpu_facts_from_this_machines_cpuinfo(measure) -> None:
+    """The parser against independent readers of the same machine: psutil's physical core count
+    (sysfs topology), and the model and flags lines read here with plain string operations."""
+    psutil = pytest.importorskip("psutil")
     text = Path("/proc/cpuinfo").read_text(encoding="utf-8") if Path("/proc/cpuinfo").exists() else ""
-    if not text:
+    if "processor" not in text:
         pytest.skip("no /proc/cpuinfo here")
     facts = measure.parse_cpuinfo(text)
-    logical = text.count("\nprocessor") + text.startswith("processor")
-    assert 1 <= facts["cores"] <= logical and set(facts["flags"]) <= set(measure.CPU_FLAGS)
+    lines = text.splitlines()
+    model = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), None)
+    flags = next((line.split(":", 1)[1].split() for line in lines if line.startswith(("flags", "Features"))), [])
+    assert facts["model"] == model or model is None
+    assert facts["flags"] == sorted(set(flags) & set(measure.CPU_FLAGS))
+    physical = psutil.cpu_count(logical=False)
+    if physical and "core id" in text:
+        assert facts["cores"] == physical
+    one_cpu = int(next(line.split(":")[1] for line in lines if line.startswith("processor")))
+    assert measure.parse_cpuinfo(text, {one_cpu})["cores"] == 1

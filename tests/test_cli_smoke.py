@@ -90,7 +90,11 @@ def test_a_failed_check_is_exit_1_with_a_table_on_stderr(labs_dir: Path, torch_m
 
 
 def test_an_absent_device_is_the_runners_one_line_exit_2(labs_dir: Path, torch_module) -> None:
-    one_line_error(smoke("module-0", "--device", "cuda"), 2, "'cuda' is not available here")
+    available = {"cuda": torch_module.cuda.is_available(), "mps": torch_module.backends.mps.is_available()}
+    absent = [device for device, here in available.items() if not here]
+    if not absent:
+        pytest.skip("both cuda and mps are available in this Python: no absent device to ask for")
+    one_line_error(smoke("module-0", "--device", absent[0]), 2, f"'{absent[0]}' is not available here")
 
 
 def test_an_unknown_device_or_lab_is_exit_2(labs_dir: Path) -> None:

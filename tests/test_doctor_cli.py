@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -14,7 +15,10 @@ from torchlab.cli import app
 
 from conftest import one_line_error
 
-from recorded import FIXTURES, fixture_names
+from torchlab.probe import nvidia
+from torchlab.probe.host import probe_host
+
+from recorded import FIXTURES, fixture_names, fixture_text
 
 runner = CliRunner()
 
@@ -35,13 +39,56 @@ def test_json_is_one_document_with_the_contract_keys():
     assert result.exit_code == (1 if any(f["status"] == "fail" for f in report["findings"]) else 0)
 
 
-def test_this_machine_has_no_gpu_and_plans_cpu():
-    report = json.loads(doctor("--json").stdout)
-    assert report["accelerators"] == []
-    assert (report["plan"]["variant"], report["plan"]["device"]) == ("cpu", "cpu")
+def accelerator_names(report: dict) -> list[str]:
+    names = [gpu["name"] for a in report["accelerators"] for gpu in a.get("gpus", [])]
+    return sorted(names + [a["chip"] for a in report["accelerators"] if a.get("chip")])
+
+
+def explained(report: dict) -> bool:
+    return any(f["status"] in ("warn", "fail") and f.get("fix") for f in report["findings"])
+
+
+def assert_plan_agrees_with_the_accelerators(report: dict) -> None:
+    """No GPU found: a cpu plan that says so. A GPU found: a GPU plan, or a finding that says why not."""
     ids = {f["id"] for f in report["findings"]}
-    assert "gpu.none" in ids
     assert ids & {"docker.ok", "docker.missing", "docker.daemon-down", "docker.permission-denied", "docker.error"}
+    if not report["accelerators"]:
+        assert (report["plan"]["variant"], report["plan"]["device"]) == ("cpu", "cpu")
+        assert "gpu.none" in ids
+    else:
+        assert "gpu.none" not in ids
+        assert report["plan"]["device"] != "cpu" or explained(report), report["findings"]
+
+
+def test_on_this_machine_doctor_reports_what_the_probe_found():
+    """Whatever this machine has (none, an NVIDIA laptop, WSL2): doctor shows the probe's GPUs."""
+    from torchlab.config import load_config
+
+    report = json.loads(doctor("--json").stdout)
+    facts = probe_host(dict(os.environ), load_config().path("data_dir"))
+    found = [g.name for g in (facts.nvidia.gpus if facts.nvidia else ())]
+    found += [g.name for g in (facts.amd.gpus if facts.amd else ())]
+    found += [facts.apple.chip] if facts.apple and facts.apple.chip else []
+    kinds = [kind for kind in ("nvidia", "amd", "apple") if getattr(facts, kind) is not None]
+    assert [a["kind"] for a in report["accelerators"]] == kinds
+    assert accelerator_names(report) == sorted(found)
+    assert report["host"]["os"]["wsl"] == facts.os.wsl
+    assert_plan_agrees_with_the_accelerators(report)
+
+
+def test_on_a_recorded_nvidia_host_doctor_plans_for_the_gpu(monkeypatch, tmp_path):
+    """The GPU-host case through the same code path: a recorded nvidia-smi on PATH, NVML hidden."""
+    monkeypatch.setattr(nvidia, "_ask_nvml", lambda: None)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "output.xml").write_text(fixture_text("nvidia-smi-q-x_RTX3080_595.58.03.xml"), encoding="utf-8")
+    script = bin_dir / "nvidia-smi"
+    script.write_text(f"#!{sys.executable}\nimport sys\nsys.stdout.write(open({str(bin_dir / 'output.xml')!r}).read())\n")
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
+    report = json.loads(doctor("--json").stdout)
+    assert "NVIDIA GeForce RTX 3080" in accelerator_names(report)
+    assert_plan_agrees_with_the_accelerators(report)
 
 
 def test_human_output_goes_to_stderr_grouped_with_a_plan():
@@ -138,5 +185,5 @@ def test_doctor_without_torch_flag_never_imports_torch():
 def test_doctor_with_torch_reports_this_interpreters_torch(torch_module):
     report = json.loads(doctor("--json", "--torch").stdout)
     assert report["torch"]["version"] == torch_module.__version__
-    assert report["torch"]["cuda_available"] is False
+    assert report["torch"]["cuda_available"] is torch_module.cuda.is_available()
     assert any(f["id"] == "torch.installed" for f in report["findings"])

@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 from conftest import missing
 from labkit import REAL_LABS
+from upkit import CA_FILES, WHEELHOUSE_VARIABLES, ca_bundle, wheelhouse
 
 from torchlab import engine
 
@@ -30,8 +31,8 @@ pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 BASE = os.environ.get("TORCHLAB_TEST_BASE_IMAGE", "torchlab-ci/debian:bookworm")
 REGISTRY = os.environ.get("TORCHLAB_TEST_REGISTRY", "127.0.0.1:5000/torchlab")
-WHEELHOUSE = Path(os.environ.get("PIP_FIND_LINKS", "/opt/wheels"))
-CA_BUNDLE = Path(os.environ.get("PIP_CERT", "/etc/ssl/certs/ca-certificates.crt"))
+WHEELHOUSE = Path(wheelhouse() or "")
+CA_BUNDLE = Path(ca_bundle() or "")
 UNREACHABLE_REGISTRY = "127.0.0.1:9/torchlab"  # the discard port: nothing listens there
 NAME = re.compile(r"^torchlab/lab-cpu:\d+\.\d+\.\d+-[0-9a-f]{12}$")
 
@@ -51,8 +52,10 @@ def ready(docker_engine, tmp_path_factory):
         missing(f"base image {BASE} is not on the engine (.ci/make-base-image makes it)")
     if not registry_answers(REGISTRY):
         missing(f"no registry answers at {REGISTRY} (.ci/start-registry starts one)")
-    if not list(WHEELHOUSE.glob("torch-2.13.0+cpu-*.whl")):
-        missing(f"no torch-2.13.0+cpu wheel in {WHEELHOUSE} (PIP_FIND_LINKS)")
+    if not wheelhouse() or not list(WHEELHOUSE.glob("torch-2.13.0+cpu-*.whl")):
+        missing(f"no torch-2.13.0+cpu wheel in a wheelhouse ({WHEELHOUSE_VARIABLES}: {wheelhouse()})")
+    if not ca_bundle():
+        missing(f"no CA bundle for the builds ({', '.join(CA_FILES)})")
     made: set[str] = set()
     yield {"client": docker_engine, "root": tmp_path_factory.mktemp("images"), "made": made}
     for name in sorted(made):

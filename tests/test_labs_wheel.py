@@ -60,6 +60,16 @@ def run(*argv: str | Path, env: dict[str, str] | None = None, cwd: Path | None =
     return done
 
 
+def see_the_test_interpreters_packages(python: Path) -> None:
+    """The new venv finds torchlab's dependencies where this interpreter has them, whether this is
+    a venv or the system Python (--system-site-packages would see the base interpreter's only).
+    Plain path lines in a .pth are appended after the venv's own site-packages, and the .pth files
+    in those folders (this checkout's editable install) are not run, so the wheel's torchlab wins."""
+    venv_site = run(python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])").stdout.strip()
+    ours = [p for p in sys.path if p.endswith(("site-packages", "dist-packages")) and Path(p).is_dir()]
+    (Path(venv_site) / "_test_interpreter.pth").write_text("\n".join(ours) + "\n")
+
+
 @pytest.mark.slow
 def test_an_installed_wheel_lists_the_labs_it_ships(tmp_path: Path) -> None:
     source = copy_source(tmp_path / "src")
@@ -67,8 +77,9 @@ def test_an_installed_wheel_lists_the_labs_it_ships(tmp_path: Path) -> None:
         "-w", tmp_path / "dist", source)
     wheel = next((tmp_path / "dist").glob("torchlab-*.whl"))
     venv = tmp_path / "venv"
-    run(sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", venv)
+    run(sys.executable, "-m", "venv", "--without-pip", venv)
     python = venv / "bin" / "python"
+    see_the_test_interpreters_packages(python)
     run(python, "-m", "pip", "install", "--no-deps", "--no-index", "-q", wheel)
     env = {k: v for k, v in os.environ.items() if not k.startswith("TORCHLAB_")}
     env["TORCHLAB_CONFIG"] = str(tmp_path / "no-config.toml")

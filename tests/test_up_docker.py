@@ -40,7 +40,7 @@ def lab_settings(docker_engine):
     if not base or engine.image_info(docker_engine, base) is None:
         missing(f"no base image {base!r} in the engine (TORCHLAB_TEST_BASE_IMAGE; .ci/make-base-image makes it)")
     if wheelhouse() is None:
-        missing("no wheelhouse with torch (PIP_FIND_LINKS)")
+        missing("no wheelhouse with torch (TORCHLAB_WHEELHOUSE or PIP_FIND_LINKS)")
     settings = {"TORCHLAB_BASE_IMAGE": base, "TORCHLAB_WHEELHOUSE": wheelhouse() or ""}
     if ca_bundle():
         settings["TORCHLAB_CA_BUNDLE"] = ca_bundle() or ""

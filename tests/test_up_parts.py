@@ -23,7 +23,7 @@ WHEELS = ["torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl"]
 
 def sources(**changes):
     base = {"python": "/usr/bin/python3", "python_version": "3.11", "index_url": None, "ca_bundle": None,
-            "find_links": ["/opt/wheels"], "wheelhouse_files": WHEELS}
+            "find_links": ["/srv/classroom/wheels"], "wheelhouse_files": WHEELS}
     return {**base, **changes}
 
 
@@ -61,13 +61,13 @@ def test_pip_and_uv_get_the_same_sources():
     create, install = native.install_commands(spec, env_dir, uv=None)
     assert create == ["/usr/bin/python3", "-m", "venv", "/d/envs/cpu-x"]
     assert install[:4] == ["/d/envs/cpu-x/bin/python", "-m", "pip", "install"]
-    for flag, value in (("--index-url", "https://pypi.example/simple"), ("--find-links", "/opt/wheels"), ("--cert", "/etc/ca.pem")):
+    for flag, value in (("--index-url", "https://pypi.example/simple"), ("--find-links", "/srv/classroom/wheels"), ("--cert", "/etc/ca.pem")):
         assert install[install.index(flag) + 1] == value
     assert install[-3:] == ["torch==2.13.0+cpu", "jupyterlab", "numpy"]
     uv_create, uv_install = native.install_commands(spec, env_dir, uv="/usr/bin/uv")
     assert uv_create[:2] == ["/usr/bin/uv", "venv"]
     assert uv_install[:5] == ["/usr/bin/uv", "pip", "install", "--python", "/d/envs/cpu-x/bin/python"]
-    assert uv_install[uv_install.index("--find-links") + 1] == "/opt/wheels"
+    assert uv_install[uv_install.index("--find-links") + 1] == "/srv/classroom/wheels"
     assert "--cert" not in uv_install  # uv reads SSL_CERT_FILE, which install_env sets
 
 
@@ -120,7 +120,10 @@ def test_a_taken_port_is_seen_and_its_holder_named():
         held.listen()
         assert not port_is_free(port)
         holder = who_listens(port)
-        assert holder is None or f"pid {os.getpid()}" in holder
+    if not sys.platform.startswith("linux"):
+        pytest.skip("only Linux lets any process see who listens without privileges")
+    # On Linux a process can always see its own sockets (/proc/self/fd): the holder is named.
+    assert holder is not None and holder.endswith(f"(pid {os.getpid()})"), holder
 
 
 def test_a_second_up_of_the_same_lab_waits_for_the_first(tmp_path):

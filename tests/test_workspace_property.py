@@ -8,8 +8,12 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, settings
-from hypothesis import strategies as st
+from conftest import need_module
+
+need_module("hypothesis", 'pip install -e ".[dev]"')
+
+from hypothesis import HealthCheck, settings  # noqa: E402 - after the check above
+from hypothesis import strategies as st  # noqa: E402
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 from labkit import make_lab, tree
 

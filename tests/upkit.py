@@ -28,8 +28,14 @@ def docker_gid() -> int | None:
         return None
 
 
+WHEELHOUSE_VARIABLES = "TORCHLAB_WHEELHOUSE or PIP_FIND_LINKS"
+
+
 def wheelhouse() -> str | None:
-    folders = [f for f in os.environ.get("PIP_FIND_LINKS", "").split() if Path(f).is_dir()]
+    """The local folder of wheels the tests build with: TORCHLAB_WHEELHOUSE, else pip's own
+    PIP_FIND_LINKS (its first folder). No default path: a clone knows no machine of ours."""
+    entries = os.environ.get("TORCHLAB_WHEELHOUSE", "").split() + os.environ.get("PIP_FIND_LINKS", "").split()
+    folders = [f for f in entries if Path(f).is_dir()]
     return folders[0] if folders else None
 
 

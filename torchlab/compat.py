@@ -1,6 +1,6 @@
 """What changes with every PyTorch and driver release, as data, with the source beside each entry.
 
-Facts gathered in ../shared/COMPAT-FACTS.md (sections B1-B8). Re-check them there when a torch
+Facts and sources written up in docs/COMPAT.md. Re-check them there when a torch
 or CUDA release comes out; code elsewhere only looks things up here.
 """
 
@@ -23,7 +23,7 @@ class CudaBuild:
 
 
 # Minimum driver per torch CUDA index: the minor-version-compatibility floors (B1, B3).
-_B3 = "COMPAT-FACTS B3: uv crates/uv-torch, light-the-torch; NVIDIA minor version compatibility"
+_B3 = "docs/COMPAT.md B3: uv crates/uv-torch, light-the-torch; NVIDIA minor version compatibility"
 CUDA_BUILDS: tuple[CudaBuild, ...] = (
     CudaBuild("cu132", "13.2", "580", "580", _B3),
     CudaBuild("cu130", "13.0", "580", "580", _B3),
@@ -55,7 +55,7 @@ class TorchRelease:
     cuda_stable: tuple[str, ...]
     cuda_experimental: tuple[str, ...]
     rocm: tuple[str, ...]
-    source: str = "COMPAT-FACTS B5: pytorch RELEASE.md, Release Compatibility Matrix"
+    source: str = "docs/COMPAT.md B5: pytorch RELEASE.md, Release Compatibility Matrix"
 
 
 TORCH_RELEASES: tuple[TorchRelease, ...] = (
@@ -86,7 +86,7 @@ class CudaArches:
     source: str
 
 
-_B6 = "COMPAT-FACTS B6: pytorch RELEASE.md support matrix"
+_B6 = "docs/COMPAT.md B6: pytorch RELEASE.md support matrix"
 CUDA_ARCHES: tuple[CudaArches, ...] = (
     CudaArches("12.6", "2.8", "2.14", ("5.0", "6.0", "7.0", "7.5", "8.0", "8.6", "9.0"), None, _B6),
     CudaArches("12.8", "2.8", "2.10", ("7.0", "7.5", "8.0", "8.6", "9.0", "10.0", "12.0"), None,
@@ -94,12 +94,12 @@ CUDA_ARCHES: tuple[CudaArches, ...] = (
     CudaArches("12.9", "2.8", "2.10", ("7.0", "7.5", "8.0", "8.6", "9.0", "10.0", "12.0"), None,
                _B6 + "; pytorch PR #158700"),
     CudaArches("12.8", "2.11", "2.14", ("7.5", "8.0", "8.6", "9.0", "10.0", "12.0"), None,
-               "COMPAT-FACTS B6: pytorch#172352 (Volta dropped from cu128 in 2.11)"),
+               "docs/COMPAT.md B6: pytorch#172352 (Volta dropped from cu128 in 2.11)"),
     CudaArches("13.0", "2.9", "2.14", ("7.5", "8.0", "8.6", "9.0", "10.0", "12.0"), "12.0", _B6),
     CudaArches("13.2", "2.12", "2.14", ("7.5", "8.0", "8.6", "9.0", "10.0", "12.0"), "12.0", _B6),
 )
 
-_B7 = "COMPAT-FACTS B7: uv LINUX_AMD_GPU_DRIVERS (torch.cuda.get_arch_list of each wheel)"
+_B7 = "docs/COMPAT.md B7: uv LINUX_AMD_GPU_DRIVERS (torch.cuda.get_arch_list of each wheel)"
 _GFX_63 = ("gfx900", "gfx906", "gfx908", "gfx90a", "gfx942", "gfx1030", "gfx1100", "gfx1101",
            "gfx1102", "gfx1200", "gfx1201")
 ROCM_GFX: dict[str, tuple[tuple[str, ...], str]] = {

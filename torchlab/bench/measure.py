@@ -4,7 +4,7 @@ Run it as `python -m torchlab.bench.measure --json` or as a plain file path. It 
 document (schema torchlab.bench.measure/1): what the device is and what it reached. Peaks and
 fractions are attached by the host (torchlab.bench.report), so nothing here imports torchlab.
 
-Timing follows BENCH-FACTS section 2: warm-up, synchronisation (CUDA events on CUDA and ROCm,
+Timing follows docs/BENCHMARKING.md: warm-up, synchronisation (CUDA events on CUDA and ROCm,
 torch.mps.synchronize on MPS), rotated inputs larger than the last-level cache, random data,
 median and relative IQR, and every kernel checked against a CPU float64 reference.
 """

@@ -1,4 +1,4 @@
-"""Device peaks: a sourced table (from /work/shared/BENCH-FACTS.md, section 3.1) and a pure matcher.
+"""Device peaks: a sourced table (each row's source in docs/BENCHMARKING.md) and a pure matcher.
 
 Peaks are dense (no 2:4 sparsity), per device as torch sees it, in TFLOP/s for matmul and GB/s
 for memory and the host link. fp16/bf16 are tensor rates with FP32 accumulate (what torch.mm
@@ -182,7 +182,7 @@ class VectorUnits:
 
 
 ZEN4_SOURCE = "Zen 4 runs 512-bit ops on its 256-bit units (numberworld.org, Zen 5 AVX-512 teardown)"
-AMX_SOURCE = "AMX: 1024 BF16 FLOP/cycle/core (Intel figure, BENCH-FACTS 3.2)"
+AMX_SOURCE = "AMX: 1024 BF16 FLOP/cycle/core (Intel figure; see docs/BENCHMARKING.md)"
 
 
 def vector_units(flags: set[str], vendor: Optional[str] = None, family: Optional[int] = None,
