@@ -10,9 +10,10 @@ from pathlib import Path
 from labkit import REPO, make_lab
 
 from torchlab.config import load_config
-from torchlab.image_inputs import read_inputs
-from torchlab.images import BuildSpec, VariantChoice, make_build_spec
-from torchlab.labs import load_catalog
+from torchlab.decide.choice import VariantChoice
+from torchlab.images.inputs import read_inputs
+from torchlab.images.spec import BuildSpec, make_build_spec
+from torchlab.lab.catalog import load_catalog
 
 TORCH_WHEEL = "torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl"
 CPU = VariantChoice("cpu", "cpu", "2.13.0", "test")

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from torchlab.cli import app
 
 from conftest import one_line_error
-from torchlab.labs import load_catalog
+from torchlab.lab.catalog import load_catalog
 
 runner = CliRunner()
 FILES = {"intro.ipynb": b'{"cells": []}', "ex/ex1.py": b"# exercise 1\n"}

@@ -12,8 +12,8 @@ from labkit import REAL_LABS, make_lab
 from typer.testing import CliRunner
 
 from torchlab.cli import app
-from torchlab.cli.smoke import interpret
-from torchlab.labs import load_lab
+from torchlab.lab.catalog import load_lab
+from torchlab.lab.smoke import interpret
 from torchlab.run import CommandResult
 
 runner = CliRunner()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from torchlab.collect_env import (
+from torchlab.doctor.collect_env import (
     driver_cuda_found, looks_like_collect_env, parse_collect_env, torch_cuda_warning,
 )
 from torchlab.facts import HostFacts, NvidiaGPU, from_dict, to_dict

@@ -6,10 +6,10 @@ from dataclasses import replace
 
 import pytest
 
-from torchlab.collect_env import parse_collect_env
-from torchlab.decide import make_plan
+from torchlab.decide.plan import make_plan
+from torchlab.doctor.collect_env import parse_collect_env
 from torchlab.facts import AmdFacts, DockerFacts, HostFacts, OSFacts
-from torchlab.findings import collect_findings
+from torchlab.decide.findings import collect_findings
 from torchlab.probe.amd import amd_gpu_from_kfd
 from torchlab.probe.nvidia import parse_smi_xml
 from torchlab.probe.nvidia_smi import parse_smi_csv, parse_smi_query, parse_smi_table

@@ -20,15 +20,16 @@ from imagekit import PEM, TORCH_WHEEL, make_world, spec_of
 from labkit import REPO, make_lab
 
 from torchlab import __version__
-from torchlab.decide import make_plan
-from torchlab.doctor import read_report
+from torchlab.decide.choice import VariantChoice, choose_variant
+from torchlab.decide.plan import make_plan
+from torchlab.doctor.diagnose import read_report
 from torchlab.errors import USAGE, UserError
 from torchlab.facts import AmdFacts, HostFacts, OSFacts
-from torchlab.image_store import CONTEXT_MTIME, write_context
-from torchlab.images import VariantChoice, choose_variant, lab_requirements, torch_index_url
+from torchlab.images.spec import lab_requirements, torch_index_url
+from torchlab.images.store import CONTEXT_MTIME, write_context
 from torchlab.probe.amd import amd_gpu_from_kfd
 from torchlab.probe.nvidia import parse_smi_xml
-from torchlab.runspec import GpuGroups, LabTarget, build_runspec
+from torchlab.decide.runspec import GpuGroups, LabTarget, build_runspec
 
 GOLDEN = Path(__file__).parent / "golden"
 

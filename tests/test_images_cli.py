@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 from torchlab.cli import app
 from torchlab.engine import RegistryError, registry_error_kind
 from torchlab.errors import HOST_UNFIT, USAGE
-from torchlab.image_progress import PlainProgress
-from torchlab.image_store import fallback_line
+from torchlab.images.progress import PlainProgress
+from torchlab.images.store import fallback_line
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from conftest import require
 
 REPO = Path(__file__).resolve().parents[1]
 LABS = REPO / "labs"
-COURSE_LABS = [f"module-{n}" for n in range(7)]
+COURSE_LABS = [f"module-{n}" for n in range(8)]
 NOTEBOOKS = sorted(path for lab in COURSE_LABS for path in (LABS / lab / "workspace").glob("*.ipynb"))
 DEVICE_LINE = (
     'device = "cuda" if torch.cuda.is_available() else ("mps" if torch.backends.mps.is_available() else "cpu")'
@@ -80,6 +80,8 @@ def test_notebook_runs_top_to_bottom_on_cpu(path: Path, tmp_path: Path) -> None:
     if lab_of(path) == "module-6":
         require("transformers")
         require("accelerate")
+    if lab_of(path) == "module-7":
+        require("diffusers")
     shutil.copytree(path.parent, tmp_path, dirs_exist_ok=True)
     notebook = nbformat.read(str(tmp_path / path.name), as_version=4)
     client = nbclient.NotebookClient(

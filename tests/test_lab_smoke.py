@@ -22,7 +22,7 @@ from conftest import require
 REPO = Path(__file__).resolve().parents[1]
 LABS = REPO / "labs"
 RUNNER = LABS / "_smoke" / "runner.py"
-COURSE_LABS = [f"module-{n}" for n in range(7)]
+COURSE_LABS = [f"module-{n}" for n in range(8)]
 ALIASES = {
     "module-0": ["setup", "getting-started"],
     "module-1": ["tensors"],
@@ -31,6 +31,7 @@ ALIASES = {
     "module-4": ["transformers"],
     "module-5": ["advanced"],
     "module-6": ["huggingface", "hf"],
+    "module-7": ["diffusion"],
 }
 LAB_TOML_KEYS = {
     "id",
@@ -92,7 +93,7 @@ def test_each_course_module_has_a_lab_with_the_catalog_keys(lab_id: str) -> None
 
 
 def test_the_catalog_loads_every_lab() -> None:
-    from torchlab.labs import load_lab
+    from torchlab.lab.catalog import load_lab
 
     for lab_id in COURSE_LABS:
         lab = load_lab(LABS / lab_id)
@@ -106,6 +107,8 @@ def test_lab_smoke_checks_pass_on_cpu(lab_id: str) -> None:
     if lab_id == "module-6":
         require("transformers")
         require("accelerate")
+    if lab_id == "module-7":
+        require("diffusers")
     result = run_runner(str(LABS / lab_id), "--device", "cpu", "--json")
     assert result.returncode == 0, result.stderr[-3000:]
     document = json.loads(result.stdout)  # stdout holds the JSON document and nothing else

@@ -10,7 +10,7 @@ from labkit import BASE_TOML, REAL_LABS, make_lab, write_lab_toml
 
 from torchlab.config import load_config
 from torchlab.errors import USAGE, UserError
-from torchlab.labs import (
+from torchlab.lab.catalog import (
     find_lab,
     load_catalog,
     load_lab,

@@ -83,12 +83,12 @@ def test_an_installed_wheel_lists_the_labs_it_ships(tmp_path: Path) -> None:
     run(python, "-m", "pip", "install", "--no-deps", "--no-index", "-q", wheel)
     env = {k: v for k, v in os.environ.items() if not k.startswith("TORCHLAB_")}
     env["TORCHLAB_CONFIG"] = str(tmp_path / "no-config.toml")
-    code = "import torchlab.labs as l; print(l.shipped_labs_dir())"  # run away from the checkout:
+    code = "import torchlab.lab.catalog as l; print(l.shipped_labs_dir())"  # run away from the checkout:
     where = run(python, "-c", code, env=env, cwd=tmp_path).stdout.strip()  # -c imports from the cwd
     assert Path(where) == venv / SHARE
     listed = json.loads(run(venv / "bin" / "torchlab", "labs", "--json", env=env, cwd=tmp_path).stdout)
     ids = sorted(p.name for p in REAL_LABS.iterdir() if p.is_dir() and not p.name.startswith(("_", ".")))
     assert [lab["id"] for lab in listed["labs"]] == ids
-    recipe = run(python, "-c", "import torchlab.image_inputs as i; print(i.recipe_dir())", env=env, cwd=tmp_path)
+    recipe = run(python, "-c", "import torchlab.images.inputs as i; print(i.recipe_dir())", env=env, cwd=tmp_path)
     assert Path(recipe.stdout.strip()) == venv / "share/torchlab/images"
     assert (venv / SHARE / "_smoke" / "runner.py").read_bytes() == (REAL_LABS / "_smoke" / "runner.py").read_bytes()

@@ -14,16 +14,16 @@ from pathlib import Path
 
 import pytest
 
-from torchlab.choice import choose
-from torchlab.collect_env import parse_collect_env
-from torchlab.decide import make_plan
+from torchlab.decide.choice import choose
+from torchlab.decide.plan import make_plan
+from torchlab.doctor.collect_env import parse_collect_env
 from torchlab.errors import UserError
 from torchlab.facts import AmdFacts, DockerFacts, HostFacts, OSFacts
 from torchlab.probe.amd import amd_gpu_from_kfd
 from torchlab.probe.nvidia import parse_smi_xml
 from torchlab.probe.nvidia_smi import parse_smi_csv
 from torchlab.probe.system import parse_os_release
-from torchlab.runspec import (
+from torchlab.decide.runspec import (
     CONTAINER_WORKSPACE,
     GpuGroups,
     LabTarget,

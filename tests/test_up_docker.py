@@ -17,14 +17,15 @@ from pathlib import Path
 
 import pytest
 
-from torchlab import container, engine
-from torchlab.choice import Choice
+from torchlab import engine
+from torchlab.decide.choice import Choice
 from torchlab.config import load_config
 from torchlab.errors import UserError
-from torchlab.gpuprobe import probe_container
-from torchlab.jupyter import http_status
-from torchlab.labs import find_lab, open_catalog
-from torchlab.runspec import LabTarget, build_runspec, container_name, home_volume
+from torchlab.decide.runspec import LabTarget, build_runspec, container_name, home_volume
+from torchlab.doctor.gpuprobe import probe_container
+from torchlab.lab.catalog import find_lab, open_catalog
+from torchlab.runtimes import docker as container
+from torchlab.runtimes.jupyter import http_status
 
 from conftest import missing
 from upkit import LEARNER, Torchlab, ca_bundle, learner_home, make_torchlab, remove_home, wait_until, wheelhouse, without_token
@@ -44,7 +45,7 @@ def lab_settings(docker_engine):
     settings = {"TORCHLAB_BASE_IMAGE": base, "TORCHLAB_WHEELHOUSE": wheelhouse() or ""}
     if ca_bundle():
         settings["TORCHLAB_CA_BUNDLE"] = ca_bundle() or ""
-    from torchlab.image_store import ensure_for_lab  # noqa: PLC0415
+    from torchlab.images.store import ensure_for_lab  # noqa: PLC0415
 
     config = load_config({**settings, "TORCHLAB_CONFIG": "/nonexistent/config.toml"})
     lab = find_lab(open_catalog(config=config), "module-1")

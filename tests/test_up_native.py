@@ -12,7 +12,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from torchlab.jupyter import http_status
+from torchlab.runtimes.jupyter import http_status
 
 from conftest import missing
 from upkit import make_torchlab, remove_home, wheelhouse, without_token

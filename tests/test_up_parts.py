@@ -12,11 +12,12 @@ from pathlib import Path
 import psutil
 import pytest
 
-from torchlab import native
-from torchlab.lock import lab_lock
-from torchlab.ports import free_port, port_is_free, who_listens
+from torchlab.runtimes import native
+from torchlab.runtimes.lock import lab_lock
+from torchlab.runtimes.ports import free_port, port_is_free, who_listens
 from torchlab.run import start_background
-from torchlab.running import from_native, parse_engine_time
+from torchlab.runtimes.docker import parse_engine_time
+from torchlab.runtimes.native import from_native
 
 WHEELS = ["torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl"]
 
@@ -131,7 +132,7 @@ def test_a_second_up_of_the_same_lab_waits_for_the_first(tmp_path):
     script = textwrap.dedent(f"""
         import time
         from pathlib import Path
-        from torchlab.lock import lab_lock
+        from torchlab.runtimes.lock import lab_lock
         with lab_lock(Path({str(tmp_path)!r}), "module-1", lambda m: print("WAIT", m, flush=True)):
             print("GOT", time.monotonic(), flush=True)
     """)

@@ -10,8 +10,8 @@ import pytest
 from labkit import REAL_LABS, make_lab, tree
 
 from torchlab.errors import USAGE, UserError
-from torchlab.labs import Lab, load_catalog, load_lab
-from torchlab.workspace import (
+from torchlab.lab.catalog import Lab, load_catalog, load_lab
+from torchlab.lab.workspace import (
     Conflict,
     init_workspace,
     plan_upgrade,

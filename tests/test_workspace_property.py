@@ -18,8 +18,8 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from labkit import make_lab, tree
 
 from torchlab.errors import UserError
-from torchlab.labs import Lab, load_lab
-from torchlab.workspace import init_workspace, read_record, upgrade_workspace, write_atomic
+from torchlab.lab.catalog import Lab, load_lab
+from torchlab.lab.workspace import init_workspace, read_record, upgrade_workspace, write_atomic
 
 LAB_PATHS = ("a.txt", "b.py", "nb/c.ipynb", "nb/d.ipynb", "e", "f/g/h.md")
 # The user also picks names torchlab uses for side files (a.v1.2.0.txt is where v1.2.0 of a.txt goes).

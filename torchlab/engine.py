@@ -1,16 +1,16 @@
-"""The one module that imports docker: connect to the engine and read what it says of itself.
-
-Images (build, pull, push) and containers are added here as they come; everything else
-talks to the engine through these functions and gets plain data back.
+"""The one module that imports docker (docker-py): connect to the engine, read what it says of
+itself, and act on containers and images. Everything else talks to the engine through these
+functions, gets plain data back, and catches only the errors defined here (ENGINE_ERRORS).
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import shutil
 import tarfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,6 +102,26 @@ def _one_line(message: str) -> str:
 # --- lab containers: run a RunSpec, find labs by their labels, stop, exec, logs ----------------
 
 GPU_REFUSED = "could not select device driver"
+DOCKER_CLI = "docker"  # the engine's own command line, for what must hold a terminal (a shell)
+
+
+class EngineError(Exception):
+    """The engine refused a request; the message is what it said, in one line."""
+
+
+class ImageMissing(EngineError):
+    """The engine has no image of that name."""
+
+
+@contextlib.contextmanager
+def _refusals_said() -> Iterator[None]:
+    """docker-py's refusals as this module's own errors, in the engine's words."""
+    try:
+        yield
+    except docker.errors.ImageNotFound as exc:
+        raise ImageMissing(api_error_text(exc)) from None
+    except docker.errors.APIError as exc:
+        raise EngineError(api_error_text(exc)) from None
 
 
 @dataclass(frozen=True)
@@ -146,14 +166,16 @@ def gpu_refused(exc: BaseException) -> bool:
 
 
 def start_container(client: docker.DockerClient, kwargs: Mapping[str, Any]) -> ContainerState:
-    """Create and start a container; one that was created but would not start is removed again."""
-    container = client.containers.create(**kwargs)
-    try:
-        container.start()
-        container.reload()
-    except BaseException:
-        remove_container(client, container.id)
-        raise
+    """Create and start a container; one that was created but would not start is removed again.
+    Raises ImageMissing, or EngineError with the engine's reason (a GPU it cannot give, a taken port)."""
+    with _refusals_said():
+        container = client.containers.create(**kwargs)
+        try:
+            container.start()
+            container.reload()
+        except BaseException:
+            remove_container(client, container.id)
+            raise
     return container_state(container.attrs)
 
 
@@ -192,6 +214,11 @@ def exec_in_container(
     stdout, stderr = result.output if result.output else (None, None)
     decode = lambda data: (data or b"").decode("utf-8", errors="replace")  # noqa: E731
     return result.exit_code if result.exit_code is not None else 1, decode(stdout), decode(stderr)
+
+
+def exec_argv(name_or_id: str, user: str, workdir: str, command: list[str], tty: bool) -> list[str]:
+    """The `docker exec` command line that runs command in a running container on this terminal."""
+    return [DOCKER_CLI, "exec", "-it" if tty else "-i", "-u", user, "-w", workdir, name_or_id, *command]
 
 
 def container_logs(client: docker.DockerClient, name_or_id: str, follow: bool = False, tail: int | str = "all"):
@@ -354,16 +381,21 @@ def _follow_registry(call: Any, name: str, on_event: Any) -> None:
         raise RegistryError(registry_error_kind(message), message) from None
 
 
-# What a call to the engine can raise besides its answers: its own errors, and the HTTP client's
-# (a busy engine that does not answer within the timeout raises requests' ReadTimeout).
-ENGINE_ERRORS: tuple[type[BaseException], ...] = (docker.errors.DockerException, requests.exceptions.RequestException)
+# What a call to the engine can raise besides its answers: its refusals, docker-py's own errors, and
+# the HTTP client's (a busy engine that does not answer within the timeout raises requests' ReadTimeout).
+ENGINE_ERRORS: tuple[type[BaseException], ...] = (
+    EngineError, docker.errors.DockerException, requests.exceptions.RequestException,
+)
 
 
 def run_to_end(client: docker.DockerClient, kwargs: Mapping[str, Any], timeout: float) -> tuple[int, str]:
-    """Run a throw-away container until it exits; (exit code, its output). Removed in every case."""
-    container = client.containers.create(**kwargs)
+    """Run a throw-away container until it exits; (exit code, its output). Removed in every case.
+    Raises ImageMissing or EngineError (a GPU request the engine cannot serve) as start_container does."""
+    with _refusals_said():
+        container = client.containers.create(**kwargs)
     try:
-        container.start()
+        with _refusals_said():
+            container.start()
         status = container.wait(timeout=timeout)
         output = container.logs().decode("utf-8", errors="replace")
         return int(status.get("StatusCode", 1)), output

@@ -1,7 +1,7 @@
 """Facts about a host: plain frozen data, no judgement.
 
-Probes (torchlab.probe.*) and report readers (torchlab.collect_env, torchlab.report) produce
-these; torchlab.decide turns them into a plan and findings. A value that could not be learned
+Probes (torchlab.probe.*) and report readers (torchlab.doctor.collect_env, doctor.diagnose)
+produce these; torchlab.decide turns them into a plan and findings. A value that could not be learned
 is None, never a guess.
 """
 

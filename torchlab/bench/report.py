@@ -5,14 +5,18 @@ No torch here: `--compare` and `--plot` of saved runs work on a host without it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Optional
 
 from rich import box
-from rich.console import Console
+from rich.console import Console, Group
+from rich.live import Live
 from rich.table import Table
+from rich.text import Text
 
 from torchlab.bench.peaks import Peaks, cpu_peaks, match_device
 from torchlab.errors import UserError
@@ -127,6 +131,31 @@ def print_report(document: dict, console: Console) -> None:
         console.print("[red]a result failed (its check against the CPU reference, or an error; see note)[/]")
 
 
+def progress_table(results: list) -> Table:
+    """What has been measured so far; peaks come once the run is done."""
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    for column in ("measurement", "size", "measured", "unit"):
+        table.add_column(column, justify="right" if column == "measured" else "left", no_wrap=True)
+    for r in results:
+        row = {"kind": r.kind, "size": r.size}
+        table.add_row(f"{r.kind} {r.dtype or ''}", size_text(row), figure(r.value) or r.status, r.unit)
+    return table
+
+
+@contextlib.contextmanager
+def live_progress(console: Console) -> Iterator[Callable[[str, int, int, object], None]]:
+    """A live table of the figures measured so far, for measure.run's progress callback."""
+    with Live(console=console, transient=True, refresh_per_second=4) as live:
+        done: list = []
+
+        def progress(label: str, step: int, total: int, result: object) -> None:
+            if result is not None:
+                done.append(result)
+            live.update(Group(progress_table(done), Text(f"measuring {label} ({step}/{total})", style="cyan")))
+
+        yield progress
+
+
 # ---------------------------------------------------------------- compare two saved runs
 
 
@@ -196,7 +225,7 @@ def print_compare(document: dict, console: Console) -> None:
 def check_plot_target(path: Path) -> None:
     """Before a two-minute run: matplotlib is there and the PNG can be written."""
     try:
-        import matplotlib  # noqa: F401
+        import matplotlib  # noqa: F401 - start-up: matplotlib (seconds, optional) only for --plot
     except ImportError:
         raise UserError("--plot needs matplotlib: pip install 'torchlab[plot]' (or pip install matplotlib)") from None
     parent = path.parent if str(path.parent) else Path(".")
@@ -207,10 +236,10 @@ def check_plot_target(path: Path) -> None:
 
 def plot(document: dict, path: Path) -> None:
     """A PNG, one panel per unit: each figure measured (bar) against its peak (outline); no peak, no outline."""
-    import matplotlib
+    import matplotlib  # start-up: matplotlib (seconds, optional) only for --plot
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # start-up: as matplotlib; after use("Agg"), so no display is needed
 
     ok = [r for r in document["results"] if r["status"] == "ok"]
     units = list(dict.fromkeys(r["unit"] for r in ok)) or ["(nothing measured)"]

@@ -1,4 +1,8 @@
-"""The root app: wires one file per command (each a thin layer over the library)."""
+"""The root app: wires one file per command (each a thin layer over the library).
+
+Start-up: `torchlab --version` and `--help` import every command module, so a command module
+imports at its top only typer, the standard library and light parts of torchlab; what a command
+needs that is slow to import (docker-py, rich, psutil, torch) is imported inside it."""
 
 from __future__ import annotations
 
@@ -47,6 +51,7 @@ app.command("smoke")(smoke.smoke)
 app.command("bench")(bench.bench)
 app.add_typer(images.app, name="images")
 app.add_typer(config.app, name="config")
+
 
 def main() -> None:
     """The console script: every error is one line on stderr and a documented exit code."""

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Optional, Tuple
+from typing import TYPE_CHECKING, Optional, Tuple
 
 import typer
-from rich import box
-from rich.console import Console, Group
-from rich.live import Live
-from rich.table import Table
-from rich.text import Text
 
-from torchlab.bench import report
-from torchlab.bench.lab import measure_in_lab
+from torchlab.cli.output import echo_json
 from torchlab.errors import CHECK_FAILED, HOST_UNFIT, OK, USAGE, UserError
+
+if TYPE_CHECKING:  # pragma: no cover - types only
+    from rich.console import Console
 
 
 class Device(str, Enum):
@@ -27,47 +23,28 @@ class Device(str, Enum):
     mps = "mps"
 
 
-def progress_table(results: list) -> Table:
-    """What has been measured so far; peaks come once the run is done."""
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-    for column in ("measurement", "size", "measured", "unit"):
-        table.add_column(column, justify="right" if column == "measured" else "left", no_wrap=True)
-    for r in results:
-        row = {"kind": r.kind, "size": r.size}
-        table.add_row(f"{r.kind} {r.dtype or ''}", report.size_text(row), report.figure(r.value) or r.status, r.unit)
-    return table
-
-
 def measure_here(device: str, quick: bool, console: Optional[Console]) -> dict:
     """Run torchlab.bench.measure in this Python; torch is imported only now."""
     try:
-        from torchlab.bench import measure
+        from torchlab.bench import measure  # start-up: it imports torch (seconds)
     except ImportError as exc:
         raise UserError(f"torch is not importable in this Python ({sys.executable}): {exc}; "
                         "install it with `pip install torch`", HOST_UNFIT) from None
+    from torchlab.bench.report import live_progress  # start-up: rich only while a bench runs
+
     try:
         if console is None:
             return measure.run(device, quick)
-        with Live(console=console, transient=True, refresh_per_second=4) as live:
-            done: list = []
-
-            def progress(label: str, step: int, total: int, result: object) -> None:
-                if result is not None:
-                    done.append(result)
-                live.update(Group(progress_table(done), Text(f"measuring {label} ({step}/{total})", style="cyan")))
-
+        with live_progress(console) as progress:
             return measure.run(device, quick, progress)
     except measure.DeviceMissing as exc:
         raise UserError(str(exc), USAGE) from None
 
 
-def show_compare(paths: Tuple[Path, Path], as_json: bool, console: Console) -> None:
-    a, b = (report.load_document(path) for path in paths)
-    document = report.compare_document(paths, a, b)
-    if as_json:
-        print(json.dumps(document, indent=2))
-    else:
-        report.print_compare(document, console)
+def measure_in_lab(lab: str, device: str, quick: bool) -> dict:
+    from torchlab.bench.lab import measure_in_lab as measure  # start-up: docker-py and psutil only for --lab
+
+    return measure(lab, device, quick)
 
 
 def bench(
@@ -81,11 +58,20 @@ def bench(
     ),
 ) -> None:
     """Hardware smoke benchmarks: matmul, memory, host copies, a training step, each against the device's peak."""
+    from rich.console import Console  # start-up: rich and the bench's tables only for `bench`
+
+    from torchlab.bench import report
+
     console = Console(stderr=True)
     if compare:
         if plot or lab:
             raise UserError("--compare shows two saved runs; it takes no --plot or --lab")
-        show_compare(compare, as_json, console)
+        a, b = (report.load_document(path) for path in compare)
+        shown = report.compare_document(compare, a, b)
+        if as_json:
+            echo_json(shown)
+        else:
+            report.print_compare(shown, console)
         raise typer.Exit(OK)
     if plot:
         report.check_plot_target(plot)
@@ -95,7 +81,7 @@ def bench(
     if plot:
         report.plot(document, plot)
     if as_json:
-        print(json.dumps(document, indent=2))
+        echo_json(document)
     else:
         report.print_report(document, console)
     raise typer.Exit(CHECK_FAILED if report.failed(document) else OK)

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
+from torchlab.cli.output import echo_json
 from torchlab.config import SPECS, Config, load_config
 
 app = typer.Typer(
@@ -42,8 +39,12 @@ def show(json_output: bool = typer.Option(False, "--json", help="Print one JSON 
     """Each effective setting, its origin (default, config file, environment) and its meaning."""
     document = config_document(load_config())
     if json_output:
-        typer.echo(json.dumps(document, indent=2))
+        echo_json(document)
         return
+    from rich.console import Console  # start-up: rich only for people (not for --json)
+    from rich.markup import escape
+    from rich.table import Table
+
     state = "" if document["config_file_exists"] else " (not there: defaults and environment only)"
     table = Table(title=f"Settings · config file {document['config_file']}{state}", title_justify="left")
     for column in ("setting", "value", "origin", "meaning"):

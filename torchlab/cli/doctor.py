@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 import typer
 
+from torchlab.cli.output import echo_json, stderr_console
 from torchlab.config import load_config
-from torchlab.doctor import diagnose, read_report
 from torchlab.errors import CHECK_FAILED, OK
-from torchlab.render import print_doctor, stderr_console
 
 
 def doctor(
@@ -29,19 +27,23 @@ def doctor(
 
     Exit codes: 0 nothing failed, 1 at least one check failed, 2 bad input.
     """
+    from torchlab.doctor.diagnose import diagnose, read_report  # start-up: other commands need no diagnosis
+
     if from_file is not None:
         facts = read_report(from_file)
     else:
-        from torchlab.probe.host import probe_host  # noqa: PLC0415 - keeps --from free of probes
+        from torchlab.probe.host import probe_host  # start-up: --from probes nothing (no docker-py)
 
         facts = probe_host(os.environ, load_config().data_dir, with_torch=torch)
     result = diagnose(facts)
     if gpu_probe:
-        from torchlab.gpuprobe import with_gpu_probe  # noqa: PLC0415 - starts a container
+        from torchlab.doctor.gpuprobe import with_gpu_probe  # start-up: only --gpu-probe starts a container
 
         result = with_gpu_probe(result, load_config(), os.environ, stderr_console().print)
     if json_out:
-        typer.echo(json.dumps(result.to_json(), indent=2))
+        echo_json(result.to_json())
     else:
+        from torchlab.doctor.render import print_doctor  # start-up: rich only for people
+
         print_doctor(result, stderr_console(), verbose=verbose, origin=str(from_file) if from_file else None)
     raise typer.Exit(CHECK_FAILED if result.failed else OK)

@@ -2,26 +2,25 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Callable
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
-from torchlab import engine
-from torchlab.compat import LAB_TORCH_VERSION
+from torchlab.cli.output import echo_json, stderr_console
 from torchlab.config import Config, load_config
-from torchlab.decide import Plan, make_plan
-from torchlab.image_inputs import read_inputs
-from torchlab.image_progress import ImageProgress, progress_for
-from torchlab.image_store import ImageResult, build, client_for_images, pull, push
-from torchlab.images import BuildSpec, choose_variant, make_build_spec, needs_plan, plan_document
-from torchlab.labs import open_catalog
+from torchlab.decide.choice import choose_variant, needs_plan
+from torchlab.decide.compat import LAB_TORCH_VERSION
+from torchlab.decide.plan import Plan, make_plan
+from torchlab.images.inputs import read_inputs
+from torchlab.images.spec import BuildSpec, make_build_spec, plan_document
+from torchlab.lab.catalog import open_catalog
+
+if TYPE_CHECKING:  # pragma: no cover - types only
+    from torchlab.images.store import ImageResult
 
 INTERRUPTED = 130
 
@@ -43,12 +42,8 @@ VARIANT_OPTION = typer.Option(
 JSON_OPTION = typer.Option(False, "--json", help="Print one JSON document on stdout; progress stays on stderr.")
 
 
-def stderr_console() -> Console:
-    return Console(stderr=True, highlight=False, soft_wrap=True)
-
-
 def host_plan(config: Config) -> Plan:
-    from torchlab.probe.host import probe_host  # noqa: PLC0415 - probes only when the plan is needed
+    from torchlab.probe.host import probe_host  # start-up: probes (and docker-py) only when the plan is needed
 
     return make_plan(probe_host(os.environ, config.data_dir))
 
@@ -59,10 +54,6 @@ def current_spec(variant: str, config: Config) -> BuildSpec:
     return make_build_spec(choice, config, read_inputs(config, open_catalog(config=config)))
 
 
-def echo_json(document: dict[str, Any]) -> None:
-    typer.echo(json.dumps(document, indent=2))
-
-
 @app.command("plan")
 def plan_command(variant: str = VARIANT_OPTION, json_output: bool = JSON_OPTION) -> None:
     """Which image this host needs, from what, and why (nothing is built)."""
@@ -71,7 +62,9 @@ def plan_command(variant: str = VARIANT_OPTION, json_output: bool = JSON_OPTION)
     if json_output:
         echo_json(document)
         return
-    console = stderr_console()
+    from rich.markup import escape  # start-up: rich only for people (not for --json)
+
+    console = stderr_console(soft_wrap=True)
     console.print(f"[bold]{escape(document['image'])}[/]")
     for key, why in document["reasons"].items():
         console.print(f"  {key:<11} {escape(why)}")
@@ -83,9 +76,11 @@ def plan_command(variant: str = VARIANT_OPTION, json_output: bool = JSON_OPTION)
 @app.command("list")
 def list_command(json_output: bool = JSON_OPTION) -> None:
     """The lab images this engine has."""
-    client = client_for_images(os.environ)
+    from torchlab.images import store  # start-up: docker-py only for the commands that use the engine
+
+    client = store.connect_engine(os.environ)
     try:
-        found = engine.list_images(client, "org.torchlab.variant")
+        found = store.lab_images(client)
     finally:
         client.close()
     images = [
@@ -103,26 +98,30 @@ def list_command(json_output: bool = JSON_OPTION) -> None:
     if json_output:
         echo_json({"schema": "torchlab.images.list/1", "images": images})
         return
+    from rich.table import Table  # start-up: rich only for people (not for --json)
+
     table = Table(title="Lab images", title_justify="left")
     for column in ("image", "variant", "torch", "size", "created"):
         table.add_column(column)
     for image in images:
         table.add_row(image["image"], image["variant"] or "", image["torch"] or "",
                       f"{image['size_bytes'] / 1e9:.2f} GB", image["created"][:19])
-    stderr_console().print(table if images else "No lab images yet: `torchlab images build` makes one.")
+    stderr_console(soft_wrap=True).print(table if images else "No lab images yet: `torchlab images build` makes one.")
 
 
-Action = Callable[[Any, BuildSpec, Config, ImageProgress], ImageResult]
+Action = Callable[[ModuleType, Any, BuildSpec, Config, Any], "ImageResult"]  # (images.store, client, spec, config, progress)
 
 
 def run_action(action: Action, schema: str, variant: str, json_output: bool) -> None:
     """Compute the spec, act through the engine, report; Ctrl-C is one line and exit 130."""
+    from torchlab.images import progress as shown, store  # start-up: docker-py and rich only for the commands that act
+
     config = load_config()
     spec = current_spec(variant, config)
-    client = client_for_images(os.environ)
-    progress = progress_for(json_output)
+    client = store.connect_engine(os.environ)
+    progress = shown.progress_for(json_output)
     try:
-        result = action(client, spec, config, progress)
+        result = action(store, client, spec, config, progress)
     except KeyboardInterrupt:
         progress.close()
         print("torchlab: interrupted; the layers built so far are cached: run the same command again to go on",
@@ -138,8 +137,10 @@ def report(result: ImageResult, schema: str, json_output: bool) -> None:
     if json_output:
         echo_json(result.to_json(schema))
         return
+    from rich.markup import escape  # start-up: rich only for people (not for --json)
+
     where = f" ({result.registry_image})" if result.registry_image else ""
-    stderr_console().print(
+    stderr_console(soft_wrap=True).print(
         f"{escape(result.image)}: {result.action}{escape(where)} in {result.seconds:.1f} s, {result.size / 1e9:.2f} GB"
     )
     typer.echo(result.image)
@@ -148,19 +149,19 @@ def report(result: ImageResult, schema: str, json_output: bool) -> None:
 @app.command("build")
 def build_command(variant: str = VARIANT_OPTION, json_output: bool = JSON_OPTION) -> None:
     """Build the lab image here; an image whose name (hash) exists is reused, never rebuilt."""
-    run_action(lambda client, spec, _config, progress: build(client, spec, progress),
+    run_action(lambda store, client, spec, _config, progress: store.build(client, spec, progress),
                "torchlab.images.build/1", variant, json_output)
 
 
 @app.command("pull")
 def pull_command(variant: str = VARIANT_OPTION, json_output: bool = JSON_OPTION) -> None:
     """Pull the lab image from the registry (TORCHLAB_REGISTRY); build it when it is not there."""
-    run_action(lambda client, spec, config, progress: pull(client, spec, config.get("registry"), progress),
+    run_action(lambda store, client, spec, config, progress: store.pull(client, spec, config.get("registry"), progress),
                "torchlab.images.pull/1", variant, json_output)
 
 
 @app.command("push")
 def push_command(variant: str = VARIANT_OPTION, json_output: bool = JSON_OPTION) -> None:
     """Push the lab image to the registry (course staff); builds it first if needed."""
-    run_action(lambda client, spec, config, progress: push(client, spec, config.get("registry"), progress),
+    run_action(lambda store, client, spec, config, progress: store.push(client, spec, config.get("registry"), progress),
                "torchlab.images.push/1", variant, json_output)

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
+from torchlab.cli.output import echo_json, stdout_console
 from torchlab.config import Config, load_config
 from torchlab.errors import UserError
-from torchlab.labs import Lab, LabCatalog, find_lab, open_catalog
-from torchlab.workspace import (
+from torchlab.lab.catalog import Lab, LabCatalog, find_lab, open_catalog
+from torchlab.lab.workspace import (
     InitResult,
     UpgradeResult,
     default_workspace_dir,
@@ -32,10 +30,6 @@ app = typer.Typer(
 JSON_OPTION = typer.Option(False, "--json", help="Print one JSON document on stdout.")
 LABS_DIR_OPTION = typer.Option(None, "--labs-dir", help="Another labs folder (default: the labs torchlab ships).")
 DIR_OPTION = typer.Option(None, "--dir", help="The workspace folder (default: <data_dir>/workspaces/LAB).")
-
-
-def echo_json(document: dict[str, object]) -> None:
-    typer.echo(json.dumps(document, indent=2))
 
 
 def parent_labs_dir(ctx: typer.Context, labs_dir: Optional[Path]) -> Optional[Path]:
@@ -80,12 +74,14 @@ def workspace_text(workspace: dict[str, object] | None) -> str:
 
 
 def print_listing(document: dict[str, object]) -> None:
+    from rich.table import Table  # start-up: rich only for people (not for --json)
+
     table = Table(title="Labs", title_justify="left")
     for column in ("id", "version", "title", "accelerator", "workspace"):
         table.add_column(column)
     for lab in document["labs"]:  # type: ignore[attr-defined]
         table.add_row(lab["id"], lab["version"], lab["title"], lab["accelerator"], workspace_text(lab["workspace"]))
-    Console(soft_wrap=True).print(table)
+    stdout_console().print(table)
 
 
 @app.callback(invoke_without_command=True)
@@ -124,13 +120,15 @@ def lab_document(lab: Lab, config: Config) -> dict[str, object]:
 
 
 def print_lab(document: dict[str, object]) -> None:
+    from rich.table import Table  # start-up: rich only for people (not for --json)
+
     lab: dict[str, object] = document["lab"]  # type: ignore[assignment]
     table = Table(show_header=False, title=f'{lab["id"]} {lab["version"]}: {lab["title"]}', title_justify="left")
     for key, value in lab.items():
         if key not in ("id", "title", "version"):
             table.add_row(key, ", ".join(value) if isinstance(value, list) else str(value))
     table.add_row("workspace", workspace_text(document["workspace"]))  # type: ignore[arg-type]
-    Console(soft_wrap=True).print(table)
+    stdout_console().print(table)
 
 
 @app.command("show")

@@ -9,20 +9,21 @@ import typer
 
 from torchlab.config import load_config
 from torchlab.errors import HOST_UNFIT, USAGE, UserError
-from torchlab.labs import find_lab, open_catalog
+from torchlab.lab.catalog import find_lab, open_catalog
 from torchlab.run import run_interactive
-from torchlab.running import find_running, shell_command
 
 
 def shell(lab: str = typer.Argument(..., help="A lab id or alias, e.g. module-1.")) -> None:
     """Open a shell in LAB (its container as the lab's user, or its native environment); exit with the shell's code."""
+    from torchlab.runtimes import find_running, runtime_of  # start-up: docker-py and psutil only for the commands that act on labs
+
     config = load_config()
     lab_id = find_lab(open_catalog(config=config), lab).id
-    running = find_running(config.data_dir, lab_id, os.environ)
+    running = find_running(config, lab_id, os.environ)
     if running is None:
         raise UserError(f"{lab_id} is not running; start it with `torchlab up {lab_id}`", USAGE)
-    argv, env, cwd = shell_command(running, os.environ, sys.stdin.isatty())
-    code = run_interactive(argv, env=env, cwd=cwd)
+    command = runtime_of(running, config, os.environ).shell(running, sys.stdin.isatty())
+    code = run_interactive(command.argv, env=command.env, cwd=command.cwd)
     if code == 127:
-        raise UserError(f"{argv[0]}: not found; `torchlab shell` needs it to enter the lab", HOST_UNFIT)
+        raise UserError(f"{command.argv[0]}: not found; `torchlab shell` needs it to enter the lab", HOST_UNFIT)
     raise typer.Exit(code)

@@ -1,28 +1,22 @@
-"""`torchlab smoke LAB`: run a lab's smoke checks in this Python environment, through the lab runner."""
+"""`torchlab smoke LAB`: run a lab's smoke checks where the lab runs (in its container or environment
+when it is up), else in this Python, through the lab runner."""
 
 from __future__ import annotations
 
-import importlib.util
-import json
-import sys
-from dataclasses import dataclass
+import os
 from enum import Enum
 from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
-from torchlab.errors import CHECK_FAILED, HOST_UNFIT, OK, USAGE, UserError
-from torchlab.labs import Lab, LabCatalog, find_lab, open_catalog
+from torchlab.config import load_config
+from torchlab.errors import UserError
+from torchlab.lab.catalog import Lab, LabCatalog, find_lab, open_catalog
+from torchlab.lab.smoke import SMOKE_TIMEOUT_S, argv_here, interpret, require_torch_here
 from torchlab.run import CommandResult, run_command
 
-SMOKE_SCHEMA = "torchlab.smoke/1"
-SMOKE_TIMEOUT_S = 600.0
 STATUS_STYLE = {"pass": "green", "passed": "green", "fail": "red", "failed": "red", "skip": "yellow"}
-RUNNER_PREFIX = "runner: error: "
 
 
 class Device(str, Enum):
@@ -32,64 +26,12 @@ class Device(str, Enum):
     mps = "mps"
 
 
-@dataclass(frozen=True)
-class SmokeOutcome:
-    """What the runner said: its JSON document (None when it gave none) and the exit code to pass on."""
-
-    exit_code: int
-    document: Optional[dict[str, object]]
-    raw_json: str
-    message: str  # one line for the user when there is no document
-
-
-def runner_argv(catalog: LabCatalog, lab: Lab, device: str) -> list[str]:
-    if not catalog.runner.is_file():
-        raise UserError(f"labs folder {catalog.labs_dir}: no _smoke/runner.py; expected the shared smoke runner there")
-    return [sys.executable, str(catalog.runner), str(lab.path), "--device", device, "--json"]
-
-
-def require_torch(lab: Lab) -> None:
-    if importlib.util.find_spec("torch") is None:
-        raise UserError(
-            f"torch is not installed in this Python ({sys.executable}), so {lab.id} cannot run here natively; "
-            f"install it with `pip install torch`, or run the lab in a container with `torchlab up {lab.id}`",
-            HOST_UNFIT,
-        )
-
-
-def last_line(text: str) -> str:
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[-1] if lines else ""
-
-
-def parse_document(stdout: str) -> Optional[dict[str, object]]:
-    try:
-        document = json.loads(stdout)
-    except json.JSONDecodeError:
-        return None
-    if isinstance(document, dict) and document.get("schema") == SMOKE_SCHEMA:
-        return document
-    return None
-
-
-def interpret(result: Optional[CommandResult], lab: Lab) -> SmokeOutcome:
-    """Map the runner's exit and output to ours: 0 passed, 1 a check failed, 2 no such device."""
-    if result is None:
-        return SmokeOutcome(CHECK_FAILED, None, "", f"cannot start {sys.executable} to run the smoke checks")
-    if result.returncode == USAGE:
-        message = last_line(result.stderr).removeprefix(RUNNER_PREFIX)
-        return SmokeOutcome(USAGE, None, "", message or f"the smoke runner refused {lab.id}")
-    document = parse_document(result.stdout)
-    if result.returncode in (OK, CHECK_FAILED) and document is not None:
-        return SmokeOutcome(result.returncode, document, result.stdout.strip(), "")
-    reason = last_line(result.stderr).removeprefix(RUNNER_PREFIX) or "no smoke report on stdout"
-    return SmokeOutcome(
-        CHECK_FAILED, None, "", f"the smoke runner for {lab.id} failed (exit {result.returncode}): {reason}"
-    )
-
-
 def print_report(document: dict[str, object]) -> None:
     """The checks as a table on stderr, for people; stdout stays for --json."""
+    from rich.console import Console  # start-up: rich only when there is a report to show
+    from rich.table import Table
+    from rich.text import Text
+
     title = (
         f'{document.get("lab")} {document.get("version")} on {document.get("device")} '
         f'(torch {document.get("torch")}): {document.get("status")}'
@@ -109,6 +51,17 @@ def print_report(document: dict[str, object]) -> None:
     Console(stderr=True, soft_wrap=True).print(table)
 
 
+def smoke_where_it_runs(catalog: LabCatalog, lab: Lab, device: str) -> Optional[CommandResult]:
+    """In the lab's own runtime while it is up; else None."""
+    from torchlab.runtimes import find_running, run_smoke, runtime_of  # start-up: docker-py only for smoke
+
+    config, env = load_config(), os.environ
+    running = find_running(config, lab.id, env)
+    if running is None:
+        return None
+    return run_smoke(runtime_of(running, config, env), running, catalog, lab, device)
+
+
 def smoke(
     lab: str = typer.Argument(..., help="A lab id or alias, e.g. module-0."),
     device: Device = typer.Option(Device.auto, "--device", help="Where the checks run; auto picks the best found."),
@@ -118,12 +71,10 @@ def smoke(
     """Run a lab's smoke checks in this Python environment; exit 1 if a check failed."""
     catalog = open_catalog(labs_dir)
     found = find_lab(catalog, lab)
-    from torchlab.running import smoke_in_running_lab  # noqa: PLC0415 - in the lab's own environment when it is up
-
-    result = smoke_in_running_lab(found, catalog.runner, device.value)
+    result = smoke_where_it_runs(catalog, found, device.value)
     if result is None:
-        argv = runner_argv(catalog, found, device.value)
-        require_torch(found)
+        argv = argv_here(catalog, found, device.value)
+        require_torch_here(found)
         result = run_command(argv, timeout=SMOKE_TIMEOUT_S)
     outcome = interpret(result, found)
     if outcome.document is None:

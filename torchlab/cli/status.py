@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import os
 import time
 
 import typer
-from rich.text import Text
 
+from torchlab.cli.output import echo_json, stderr_console
 from torchlab.config import load_config
-from torchlab.render import stderr_console
-from torchlab.running import all_labs
 
 SCHEMA = "torchlab.status/1"
 HEALTH_STYLE = {"ok": "green", "no jupyter": "", "not answering": "yellow", "stopped": "red"}
@@ -26,11 +23,19 @@ def uptime_text(seconds: int | None) -> str:
 
 def status(json_out: bool = typer.Option(False, "--json", help="Print one JSON document (torchlab.status/1) on stdout.")) -> None:
     """List the labs: runtime, variant, device, URL, uptime and health."""
+    from torchlab.runtimes import all_labs  # start-up: docker-py and psutil only for the commands that act on labs
+
     now = time.time()
-    labs = [lab.to_json(now) for lab in all_labs(load_config().data_dir, os.environ)]
+    labs = [lab.to_json(now) for lab in all_labs(load_config(), os.environ)]
     if json_out:
-        typer.echo(json.dumps({"schema": SCHEMA, "labs": labs}, indent=2))
+        echo_json({"schema": SCHEMA, "labs": labs})
         return
+    show(labs)
+
+
+def show(labs: list[dict]) -> None:
+    from rich.text import Text  # start-up: rich only for people (not for --json)
+
     console = stderr_console()
     if not labs:
         console.print("no lab is running (start one with `torchlab up LAB`)")

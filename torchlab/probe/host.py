@@ -20,7 +20,7 @@ def probe_host(env: Mapping[str, str], data_dir: Path, with_torch: bool = False)
     docker = with_toolkit(probe_docker(env))
     torch = None
     if with_torch:
-        from torchlab.probe.torch import probe_torch  # noqa: PLC0415 - imports torch
+        from torchlab.probe.torch import probe_torch  # start-up: it imports torch (seconds); only with --torch
 
         torch = probe_torch()
     return HostFacts(

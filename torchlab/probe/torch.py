@@ -11,7 +11,7 @@ from torchlab.facts import TorchFacts
 def probe_torch() -> TorchFacts:
     if importlib.util.find_spec("torch") is None:
         return TorchFacts()
-    import torch  # noqa: PLC0415 - slow; only on request
+    import torch  # start-up: torch takes seconds to import; only on request
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

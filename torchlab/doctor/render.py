@@ -1,0 +1,72 @@
+"""Results for people: rich on stderr, colours following the terminal (NO_COLOR respected)."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.markup import escape
+
+from torchlab.doctor.diagnose import DoctorResult
+
+MARKS = {"ok": "[green]✓[/]", "warn": "[yellow]![/]", "fail": "[red]✗[/]", "skip": "[dim]-[/]"}
+AREAS = {
+    "system": "System",
+    "nvidia": "NVIDIA",
+    "amd": "AMD",
+    "apple": "Apple",
+    "wsl": "WSL",
+    "docker": "Docker",
+    "torch": "torch",
+}
+
+
+def print_doctor(
+    result: DoctorResult, console: Console, verbose: bool = False, origin: str | None = None
+) -> None:
+    facts = result.facts
+    where = f"the report {origin}" if origin else "this machine"
+    console.print(f"[bold]torchlab doctor[/] · {escape(where)}")
+    for area, title in AREAS.items():
+        findings = [f for f in result.findings if f.area == area]
+        if not findings:
+            continue
+        if area == "torch":
+            title = "torch (this Python)" if facts.source == "probe" else "torch (in the report)"
+        console.print(f"\n[bold]{title}[/]")
+        for finding in findings:
+            console.print(f"  {MARKS[finding.status]} {escape(finding.title)}")
+            if finding.detail and (verbose or finding.status in ("warn", "fail")):
+                console.print(f"      [dim]{escape(finding.detail)}[/]")
+            if finding.fix and finding.status in ("warn", "fail"):
+                console.print(f"      fix: [cyan]{escape(finding.fix)}[/]")
+    print_plan(result, console)
+    if verbose:
+        console.print(f"\n[dim]cpu: {escape(str(facts.cpu))}\nmemory: {escape(str(facts.memory))}[/]")
+    print_summary(result, console)
+
+
+def print_plan(result: DoctorResult, console: Console) -> None:
+    plan = result.plan
+    console.print("\n[bold]Plan[/] (what `torchlab up` will use)")
+    rows = (
+        ("runtime", plan.runtime, plan.reasons["runtime"]),
+        (
+            "variant",
+            f"{plan.variant} (torch {plan.torch_version}, index {plan.torch_index})",
+            plan.reasons["variant"],
+        ),
+        ("device", plan.device, ""),
+    )
+    for name, value, reason in rows:
+        console.print(
+            f"  {name:<8} [bold]{escape(value)}[/]" + (f"  [dim]{escape(reason)}[/]" if reason else "")
+        )
+
+
+def print_summary(result: DoctorResult, console: Console) -> None:
+    counts = {status: sum(f.status == status for f in result.findings) for status in ("fail", "warn")}
+    if counts["fail"]:
+        console.print(f"\n[red]{counts['fail']} problem(s) to fix[/], {counts['warn']} warning(s).")
+    elif counts["warn"]:
+        console.print(f"\n[green]No problems.[/] {counts['warn']} warning(s).")
+    else:
+        console.print("\n[green]No problems found.[/]")

@@ -1,0 +1,231 @@
+"""Act on lab images: reuse the one whose name (hash) exists, else pull it from the registry, else
+build it; push for course staff. The engine is reached only through torchlab.engine."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from pathlib import PurePosixPath
+from typing import IO, Any, Optional
+
+from torchlab import engine
+from torchlab.config import Config
+from torchlab.decide.choice import TorchBuild
+from torchlab.decide.findings.docker import why_no_docker
+from torchlab.errors import HOST_UNFIT, USAGE, UserError
+from torchlab.images.inputs import read_inputs
+from torchlab.images.progress import ImageProgress, progress_for
+from torchlab.images.spec import BuildSpec, make_build_spec
+from torchlab.lab.catalog import Lab, load_catalog
+
+CONTEXT_MTIME = 1577836800  # 2020-01-01: the same files give the same context, so the engine's cache holds
+CONTEXT_DIRS = ("certs", "labs", "smoke", "wheels", "wheels/other", "wheels/torch")  # COPY needs them, empty or not
+REGISTRY_HINT = "set TORCHLAB_REGISTRY (or `registry` in the config file), e.g. 127.0.0.1:5000/torchlab"
+
+
+@dataclass(frozen=True)
+class ImageResult:
+    image: str
+    variant: str
+    action: str  # "cached" | "built" | "pulled" | "pushed"
+    image_id: str
+    size: int
+    seconds: float
+    registry_image: Optional[str] = None
+    note: Optional[str] = None  # the one line said when a pull fell back to a build
+
+    @property
+    def cached(self) -> bool:
+        return self.action == "cached"
+
+    def to_json(self, schema: str) -> dict[str, Any]:
+        return {
+            "schema": schema,
+            "image": self.image,
+            "variant": self.variant,
+            "action": self.action,
+            "cached": self.cached,
+            "id": self.image_id,
+            "size_bytes": self.size,
+            "seconds": round(self.seconds, 1),
+            "registry_image": self.registry_image,
+            "note": self.note,
+        }
+
+
+def connect_engine(env: Mapping[str, str], timeout: float = engine.LONG_TIMEOUT, otherwise: str = "") -> Any:
+    """A client of an engine that answers (the default timeout is long: build steps can be silent
+    for minutes), or the doctor's finding and fix as a UserError (exit 3), then `otherwise`."""
+    facts = engine.probe_docker(env)
+    if facts.state != "ok":
+        raise UserError(why_no_docker(facts) + otherwise, HOST_UNFIT)
+    return engine.connect(env, timeout=timeout)
+
+
+def lab_images(client: Any) -> list[engine.ImageInfo]:
+    """The lab images this engine has (they carry the variant label), newest first."""
+    return engine.list_images(client, "org.torchlab.variant")
+
+
+# --- the build context ---------------------------------------------------------------------------
+
+
+def context_dirs(spec: BuildSpec) -> list[str]:
+    """Every folder the context needs: the fixed ones and each file's parents."""
+    found = set(CONTEXT_DIRS)
+    for item in spec.context:
+        found.update(str(parent) for parent in PurePosixPath(item.path).parents if str(parent) != ".")
+    return sorted(found)
+
+
+def write_context(spec: BuildSpec, fileobj: IO[bytes]) -> None:
+    """The context as an uncompressed tar: fixed owner and mtime, modes from the spec."""
+    with tarfile.open(fileobj=fileobj, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for directory in context_dirs(spec):
+            info = tarfile.TarInfo(directory)
+            info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o755, CONTEXT_MTIME
+            tar.addfile(info)
+        for item in spec.context:
+            info = tarfile.TarInfo(item.path)
+            info.size, info.mode, info.mtime = item.size, 0o755 if item.executable else 0o644, CONTEXT_MTIME
+            if item.data is not None:
+                tar.addfile(info, io.BytesIO(item.data))
+            else:
+                assert item.source is not None
+                with item.source.open("rb") as source:
+                    tar.addfile(info, source)
+
+
+# --- build, pull, push -------------------------------------------------------------------------------
+
+
+def existing(client: Any, spec: BuildSpec, started: float) -> Optional[ImageResult]:
+    info = engine.image_info(client, spec.name)
+    if info is None:
+        return None
+    return ImageResult(spec.name, spec.variant, "cached", info.id, info.size, time.monotonic() - started)
+
+
+def ensure_base_image(client: Any, base: str, progress: ImageProgress) -> None:
+    """The base image, here already or pulled; else say how to provide one (exit 3)."""
+    if engine.image_info(client, base) is not None:
+        return
+    progress.say(f"base image {base} is not here; pulling it")
+    try:
+        engine.pull_image(client, base, progress.event)
+    except engine.RegistryError as exc:
+        raise UserError(
+            f"base image {base}: not on this engine and it cannot be pulled ({exc}); "
+            f"pull or load it where a registry is reachable (docker pull {base}, or docker load -i FILE), "
+            "or set TORCHLAB_BASE_IMAGE to an image this engine has (docker images)",
+            HOST_UNFIT,
+        ) from None
+
+
+def build(client: Any, spec: BuildSpec, progress: ImageProgress) -> ImageResult:
+    """Reuse the image when its name exists (never rebuilt), else build it."""
+    started = time.monotonic()
+    found = existing(client, spec, started)
+    if found is not None:
+        progress.say(f"{spec.name} exists; reused")
+        return found
+    ensure_base_image(client, spec.base_image, progress)
+    progress.say(f"building {spec.name} (torch from {spec.torch_source})")
+    with tempfile.TemporaryFile() as context:
+        write_context(spec, context)
+        context.seek(0)
+        try:
+            image_id = engine.build_image(client, context, spec.name, spec.build_args, spec.labels(), progress.event)
+        except engine.ImageBuildError as exc:
+            for line in exc.log_tail:
+                progress.say(f"  {line}")
+            raise UserError(f"building {spec.name} failed: {exc}", HOST_UNFIT) from None
+    info = engine.image_info(client, spec.name)
+    return ImageResult(spec.name, spec.variant, "built", image_id, info.size if info else 0, time.monotonic() - started)
+
+
+def fallback_line(exc: engine.RegistryError, remote: str) -> str:
+    registry = remote.split("/", 1)[0]
+    if exc.kind == "unreachable":
+        return f"registry {registry} cannot be reached ({exc}); building the image here"
+    if exc.kind == "denied":
+        return f"registry {registry} refused {remote} ({exc}); building the image here"
+    if exc.kind == "missing":
+        return f"{remote} is not in the registry; building it here"
+    return f"pulling {remote} failed ({exc}); building the image here"
+
+
+def pull(client: Any, spec: BuildSpec, registry: Optional[str], progress: ImageProgress) -> ImageResult:
+    """Reuse, else pull from the registry, else (saying why in one line) build."""
+    started = time.monotonic()
+    found = existing(client, spec, started)
+    if found is not None:
+        progress.say(f"{spec.name} exists; reused")
+        return found
+    if not registry:
+        raise UserError(f"no registry to pull from; {REGISTRY_HINT}", USAGE)
+    remote = spec.remote_name(registry)
+    progress.say(f"pulling {remote}")
+    try:
+        engine.pull_image(client, remote, progress.event)
+        check_pulled(client, spec, remote)
+    except engine.RegistryError as exc:
+        note = fallback_line(exc, remote)
+        progress.say(note)
+        return replace(build(client, spec, progress), note=note)
+    engine.tag_image(client, remote, spec.name)
+    info = engine.image_info(client, spec.name)
+    assert info is not None
+    return ImageResult(spec.name, spec.variant, "pulled", info.id, info.size, time.monotonic() - started, remote)
+
+
+def check_pulled(client: Any, spec: BuildSpec, remote: str) -> None:
+    """The pulled image must be the one its tag names: same digest label, else it is not used."""
+    info = engine.image_info(client, remote)
+    digest = info.labels.get("org.torchlab.digest") if info else None
+    if digest != spec.digest:
+        engine.remove_image(client, remote)
+        raise engine.RegistryError("error", f"its digest label {digest} is not {spec.digest}")
+
+
+def push(client: Any, spec: BuildSpec, registry: Optional[str], progress: ImageProgress) -> ImageResult:
+    """Build the image if it is not here, then push it to the registry (course staff)."""
+    if not registry:
+        raise UserError(f"no registry to push to; {REGISTRY_HINT}", USAGE)
+    started = time.monotonic()
+    local = build(client, spec, progress)
+    remote = spec.remote_name(registry)
+    engine.tag_image(client, spec.name, remote)
+    progress.say(f"pushing {remote}")
+    try:
+        engine.push_image(client, remote, progress.event)
+    except engine.RegistryError as exc:
+        raise UserError(f"pushing {remote} failed: {exc}", HOST_UNFIT) from None
+    return replace(local, action="pushed", registry_image=remote, seconds=time.monotonic() - started)
+
+
+# --- for `up` --------------------------------------------------------------------------------
+
+
+def spec_for_lab(config: Config, choice: TorchBuild, lab: Lab) -> BuildSpec:
+    """The image `up` needs: this choice's variant, the labs of the catalog the lab is from."""
+    return make_build_spec(choice, config, read_inputs(config, load_catalog(lab.path.parent)))
+
+
+def ensure_for_lab(config: Config, choice: TorchBuild, lab: Lab, env: Mapping[str, str], say: Callable[[str], None]) -> str:
+    """The image for this variant: reused when there, else pulled from the registry, else built."""
+    spec = spec_for_lab(config, choice, lab)
+    registry = config.get("registry")
+    client = connect_engine(env)
+    progress = progress_for(json_output=False)
+    try:
+        result = pull(client, spec, registry, progress) if registry else build(client, spec, progress)
+    finally:
+        progress.close()
+        client.close()
+    say(f"image {result.image}: {result.action}")
+    return result.image
