@@ -1,8 +1,10 @@
 """`torchlab up module-1` against its budgets, on this machine's engine, as a learner runs it.
 
-Goals (up issue): a warm `up` (image, workspace and the learner's home volume present from an
-earlier `up`, the lab not running) until JupyterLab answers and the smoke checks passed <= 5 s;
-a cold `up` (no image, no layer cache past the base image) with the local wheelhouse <= 120 s.
+Goals: a warm `up` (image, workspace and the learner's home volume present from an earlier `up`,
+the lab not running) until JupyterLab answers and the smoke checks passed <= 2 s, the median of
+several runs (issue 15); a cold `up` (no image, no layer cache past the base image) with the local
+wheelhouse <= 120 s (the up issue). The load average is printed beside the figures: on a shared
+machine a warm `up` is as fast as the cores JupyterLab and the smoke checks get.
 Run by hand (the engine, the base image and the wheelhouse as .ci/run makes them):
     python benchmarks/up_budget.py [--runs 5] [--no-cold] [--base-image torchlab-ci/debian:bookworm]
         [--wheelhouse $PIP_FIND_LINKS] [--ca-bundle $PIP_CERT]
@@ -29,14 +31,15 @@ import uuid
 from pathlib import Path
 
 from torchlab import engine
-from torchlab.jupyter import http_status
+from torchlab.runtimes.jupyter import http_status
 
-WARM_GOAL_S = 5.0
+WARM_GOAL_S = 2.0
 COLD_GOAL_S = 120.0
 
 
 def torchlab_env(data_dir: Path, args: argparse.Namespace, ca_bundle: str) -> dict[str, str]:
-    return {**os.environ, "TORCHLAB_DATA_DIR": str(data_dir), "TORCHLAB_CONFIG": os.devnull, "NO_COLOR": "1",
+    return {**os.environ, "TORCHLAB_DATA_DIR": str(data_dir), "NO_COLOR": "1",
+            "TORCHLAB_CONFIG": str(data_dir / "no-config.toml"),  # none: the defaults
             "TORCHLAB_BASE_IMAGE": args.base_image, "TORCHLAB_WHEELHOUSE": args.wheelhouse,
             "TORCHLAB_CA_BUNDLE": ca_bundle}
 
@@ -62,8 +65,8 @@ def down(env: dict[str, str]) -> None:
 
 def remove_home_volumes(root: Path) -> None:
     """The learner's home volumes this run's data folders made (warm and cold)."""
-    from torchlab.container import the_lab_user  # noqa: PLC0415
-    from torchlab.runspec import home_volume  # noqa: PLC0415
+    from torchlab.decide.runspec import home_volume  # noqa: PLC0415
+    from torchlab.runtimes.docker import the_lab_user  # noqa: PLC0415
 
     client = engine.connect(timeout=120)
     try:
@@ -77,8 +80,9 @@ def warm_figures(args: argparse.Namespace, root: Path) -> dict[str, object]:
     env = torchlab_env(root / "warm", args, args.ca_bundle)
     first, doc, _ = timed_up(env)  # makes the workspace, and the image if this engine lacks it
     down(env)
-    times, rebuilt = [], []
+    times, rebuilt, loads = [], [], []
     while len(times) < args.runs and len(rebuilt) < args.runs:
+        loads.append(os.getloadavg()[0])
         seconds, doc, built = timed_up(env)
         (rebuilt if built else times).append(seconds)
         down(env)
@@ -88,6 +92,7 @@ def warm_figures(args: argparse.Namespace, root: Path) -> dict[str, object]:
     return {"first_up_s": round(first, 2), "warm_up_s": [round(t, 2) for t in times],
             "left_out_runs_that_built_s": [round(t, 1) for t in rebuilt],
             "warm_up_median_s": round(statistics.median(times), 2), "warm_up_min_s": round(min(times), 2),
+            "load_average_1min": f"{min(loads):.1f}-{max(loads):.1f}",
             "smoke_checks": len(checks), "smoke_seconds": round(sum(c["seconds"] for c in checks), 2)}
 
 
@@ -112,10 +117,10 @@ def cold_figures(args: argparse.Namespace, root: Path) -> dict[str, object]:
 
 def image_for(env: dict[str, str]) -> str:
     """The image `up` will want under these settings (as torchlab.image_store names it)."""
-    from torchlab.choice import Choice  # noqa: PLC0415
+    from torchlab.decide.choice import Choice  # noqa: PLC0415
     from torchlab.config import load_config  # noqa: PLC0415
-    from torchlab.image_store import spec_for_lab  # noqa: PLC0415
-    from torchlab.labs import find_lab, open_catalog  # noqa: PLC0415
+    from torchlab.images.store import spec_for_lab  # noqa: PLC0415
+    from torchlab.lab.catalog import find_lab, open_catalog  # noqa: PLC0415
 
     config = load_config(env)
     lab = find_lab(open_catalog(config=config), "module-1")

@@ -1,7 +1,8 @@
 """JupyterLab in a real browser, end to end: headless Chromium (Debian's /usr/bin/chromium, driven
 by Playwright; no browser is downloaded) opens the URL `torchlab up module-1 --json` prints, as a
-learner's browser would. The lab's notebooks are listed, the first one opens, a cell runs on the
-lab's kernel, and the same server without the token shows only its login page.
+learner's browser would. JupyterLab opens on the lab's first notebook (no launcher, no news prompt),
+its kernel named for the lab and its torch; the lab's notebooks are listed, a cell runs on the lab's
+kernel, and the same server without the token shows only its login page.
 
 `up` runs as in tests/test_up_docker.py (its fixtures: the session's CPU lab image, an
 unprivileged learner). A screenshot is saved into TORCHLAB_TEST_ARTIFACTS when set, else into
@@ -91,7 +92,7 @@ def test_jupyterlab_in_a_browser_lists_the_lab_runs_a_cell_and_refuses_without_t
     doc = up_ok(learner)  # `torchlab up module-1 --json`, as the learner
     url = doc["url"]
     parts = urllib.parse.urlsplit(url)
-    assert parts.path == "/lab" and re.fullmatch(r"token=[0-9a-f]{16,}", parts.query), url
+    assert parts.path == "/" and re.fullmatch(r"token=[0-9a-f]{16,}", parts.query), url
     origin = f"{parts.scheme}://{parts.netloc}"
     workspace = Path(doc["workspace"])
     notebooks = sorted(p.name for p in workspace.glob("*.ipynb"))
@@ -104,23 +105,25 @@ def test_jupyterlab_in_a_browser_lists_the_lab_runs_a_cell_and_refuses_without_t
         page.set_default_timeout(WAIT_MS)
         try:
             # With the token: JupyterLab loads and its file browser lists the workspace.
-            page.goto(url, timeout=WAIT_MS)
+            opened = page.goto(url, timeout=WAIT_MS)
             listing = page.locator(".jp-FileBrowser .jp-DirListing-content")
             for name in notebooks:
                 expect(listing.get_by_text(name, exact=True)).to_be_visible(timeout=WAIT_MS)
             listed = page.locator(".jp-FileBrowser .jp-DirListing-item .jp-DirListing-itemText").all_inner_texts()
             assert sorted(n.strip() for n in listed) == visible
 
-            # The first notebook opens, its kernel starts.
-            listing.locator(".jp-DirListing-item", has=page.get_by_text(notebooks[0], exact=True)).dblclick()
+            # The lab opens on its first notebook by itself (not on a launcher), its kernel starts.
+            assert opened is not None and urllib.parse.urlsplit(opened.url).path == f"/lab/tree/{notebooks[0]}", opened
             panel = page.locator(".jp-NotebookPanel").filter(has=page.locator(".jp-Notebook"))
             expect(panel).to_have_count(1, timeout=WAIT_MS)
             expect(page.get_by_role("main").get_by_role("tab", name=notebooks[0], exact=True, selected=True)).to_be_visible()
+            expect(page.get_by_role("main").get_by_role("tab", name="Launcher")).to_have_count(0)
             code = panel.locator(".jp-Notebook .jp-CodeCell .cm-content")
             expect(code.first).to_contain_text(first_code_line(workspace / notebooks[0]), timeout=WAIT_MS)
             # The status bar says Idle only once the kernel is connected and idle (the toolbar's
             # indicator starts as idle before a kernel exists, and a cell run then is dropped).
-            kernel_idle = re.compile(r"Python 3[^|\n]* \| Idle")
+            # The kernel's name says the lab, its torch and device.
+            kernel_idle = re.compile(rf"{LAB} · torch \d+\.\d+\.\d+ · {doc['device']} \| Idle")
             expect(page.locator(".jp-StatusBar-Widget")).to_contain_text(kernel_idle, timeout=WAIT_MS)
 
             # A new code cell runs on the lab's kernel: Shift+Enter, then its output.
@@ -136,6 +139,7 @@ def test_jupyterlab_in_a_browser_lists_the_lab_runs_a_cell_and_refuses_without_t
             expect(cell.locator(".jp-OutputArea-output")).to_have_text("42", timeout=WAIT_MS)
             expect(cell.locator(".jp-InputPrompt")).to_have_text(re.compile(r"\[\d+\]:"), timeout=WAIT_MS)
             expect(page.locator(".jp-StatusBar-Widget")).to_contain_text(kernel_idle, timeout=WAIT_MS)
+            expect(page.get_by_text("official Jupyter news")).to_have_count(0)  # no news prompt, seconds in
             screenshot(page, artifacts, f"browser-{LAB}-notebook.png", record_property)
 
             # Without the token (a fresh browser: no cookie), or with a wrong one: the login page only.
@@ -147,7 +151,10 @@ def test_jupyterlab_in_a_browser_lists_the_lab_runs_a_cell_and_refuses_without_t
                 assert urllib.parse.urlsplit(page.url).path == "/login", (attempt, page.url)
                 expect(page.locator("input[type=password]").first).to_be_visible()
                 expect(page.locator(".jp-DirListing-item")).to_have_count(0)
-                assert not any(name in page.content() for name in notebooks)
+                # jupyter_server's login page links its logo to the default URL (the lab's first page):
+                # that link names the file and nothing else does.
+                header = f'href="/lab/tree/{urllib.parse.quote(notebooks[0])}"'
+                assert not any(name in page.content().replace(header, "") for name in notebooks)
             screenshot(page, artifacts, f"browser-{LAB}-no-token.png", record_property)
             for api in ("/api/contents", "/api/sessions", "/api/status"):
                 assert stranger.request.get(origin + api).status == 403, api

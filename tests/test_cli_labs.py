@@ -108,16 +108,22 @@ def test_init_into_a_foreign_folder_is_exit_2_and_writes_nothing(home: Path) -> 
     assert sorted(p.name for p in target.rglob("*")) == ["cat.jpg"]
 
 
-def test_a_damaged_record_is_exit_2_and_untouched(home: Path) -> None:
+def test_a_damaged_record_is_set_aside_said_and_the_command_goes_on(home: Path) -> None:
     target = home / "ws"
     labs("init", "module-0", "--dir", str(target))
+    (target / "intro.ipynb").write_bytes(b"my notes")
     record = target / ".torchlab" / "workspace.json"
-    record.write_text("{oops", encoding="utf-8")
     for command in ("init", "upgrade"):
-        one_line_error(labs(command, "module-0", "--dir", str(target)), str(record), "not valid JSON")
-    assert record.read_text(encoding="utf-8") == "{oops"
-    listed = json.loads(labs("--json").stdout)["labs"][0]
-    assert listed["workspace"] is None  # --dir workspaces are not the default one
+        record.write_text("{oops", encoding="utf-8")
+        result = labs(command, "module-0", "--dir", str(target))
+        assert result.exit_code == 0, result.output
+        [note] = result.stderr.strip().splitlines()
+        assert note.startswith(f"torchlab: note: the workspace record {record} was damaged (not valid JSON")
+        assert f"set aside as {record}.corrupt" in note or f"set aside as {record}.corrupt-2" in note
+    assert (target / "intro.ipynb").read_bytes() == b"my notes"
+    assert sorted(p.name for p in record.parent.glob("workspace.json*")) == [
+        "workspace.json", "workspace.json.corrupt", "workspace.json.corrupt-2"]
+    assert labs("init", "module-0", "--dir", str(target)).stderr == ""  # the adopted record is sound
 
 
 def test_upgrade_json_names_every_outcome(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -89,12 +89,13 @@ def test_a_failed_check_is_exit_1_with_a_table_on_stderr(labs_dir: Path, torch_m
     assert "failed" in result.stderr
 
 
-def test_an_absent_device_is_the_runners_one_line_exit_2(labs_dir: Path, torch_module) -> None:
+def test_an_absent_device_is_the_runners_one_line_exit_3(labs_dir: Path, torch_module) -> None:
     available = {"cuda": torch_module.cuda.is_available(), "mps": torch_module.backends.mps.is_available()}
     absent = [device for device, here in available.items() if not here]
     if not absent:
         pytest.skip("both cuda and mps are available in this Python: no absent device to ask for")
-    one_line_error(smoke("module-0", "--device", absent[0]), 2, f"'{absent[0]}' is not available here")
+    one_line_error(smoke("module-0", "--device", absent[0]), 3, f"'{absent[0]}' is not available here (torch "
+                   f"{torch_module.__version__} says: ", "this torch sees ")
 
 
 def test_an_unknown_device_or_lab_is_exit_2(labs_dir: Path) -> None:
@@ -130,7 +131,7 @@ def test_real_module_0_passes_on_cpu(torch_module, monkeypatch: pytest.MonkeyPat
     assert document["checks"] and all(c["status"] in ("pass", "skip") for c in document["checks"])
 
 
-def test_real_module_0_on_cuda_here_is_one_line_exit_2(torch_module, monkeypatch: pytest.MonkeyPatch,
+def test_real_module_0_on_cuda_here_is_one_line_exit_3(torch_module, monkeypatch: pytest.MonkeyPatch,
                                                         tmp_path: Path) -> None:
     if not (REAL_LABS / "module-0" / "lab.toml").is_file():
         pytest.skip("labs/module-0 is not written yet")
@@ -138,4 +139,4 @@ def test_real_module_0_on_cuda_here_is_one_line_exit_2(torch_module, monkeypatch
         pytest.skip("this machine has a CUDA device")
     monkeypatch.setenv("TORCHLAB_CONFIG", str(tmp_path / "no-config.toml"))
     monkeypatch.delenv("TORCHLAB_LABS_DIR", raising=False)
-    one_line_error(smoke("module-0", "--device", "cuda"), 2, "cuda")
+    one_line_error(smoke("module-0", "--device", "cuda"), 3, "device 'cuda' is not available here (torch ")

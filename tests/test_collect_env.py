@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import platform
+from dataclasses import replace
 import subprocess
 import sys
 from pathlib import Path
@@ -18,7 +19,8 @@ from recorded import FIXTURES
 
 REPORTS = sorted(FIXTURES.glob("collect_env_*.txt"))
 OTHER_OUTPUTS = sorted(
-    p for p in FIXTURES.iterdir() if p.is_file() and p.name != "INDEX.md" and p not in REPORTS
+    p for p in FIXTURES.iterdir()
+    if p.is_file() and p.name != "INDEX.md" and p.suffix != ".tsv" and p not in REPORTS  # .tsv: the corpus labels
 )
 
 
@@ -45,7 +47,9 @@ def test_every_report_parses(path: Path) -> None:
     assert host.torch is not None and host.torch.version
     assert host.os.system in ("Linux", "Darwin", "Windows", "unknown")
     assert from_dict(HostFacts, to_dict(host)) == host  # the --json report round-trips
-    assert parse_collect_env(text.replace("\n", "\r\n")) == host  # as pasted from Windows
+    crlf = parse_collect_env(text.replace("\n", "\r\n"))  # as pasted from Windows
+    assert "Windows line ends" in crlf.report.repaired
+    assert replace(crlf, report=None) == replace(host, report=None)
 
 
 @pytest.mark.parametrize("path", OTHER_OUTPUTS, ids=lambda p: p.name)
@@ -64,14 +68,27 @@ def test_empty_text_is_refused(text: str) -> None:
 
 def test_report_cut_before_pytorch_version_is_refused() -> None:
     text = read("collect_env_linux_cuda_2.txt")
-    with pytest.raises(ValueError, match="cut before 'PyTorch version'"):
+    with pytest.raises(ValueError, match="ends before its first field"):
         parse_collect_env(text[: text.index("PyTorch version")])
 
 
-def test_report_cut_after_pytorch_version_is_refused() -> None:
+def test_report_cut_after_pytorch_version_is_read_and_says_what_is_missing() -> None:
+    """A report that stops after its first line is still a report: what it shows is judged, what it
+    never reached is named, and nothing is claimed about GPUs it never listed."""
     text = read("collect_env_linux_cuda_1.txt")
-    with pytest.raises(ValueError, match="truncated: no OS and no CUDA lines"):
-        parse_collect_env(text[: text.index("CUDA used to build")])
+    host = parse_collect_env(text[: text.index("CUDA used to build")])
+    assert host.torch.version == "1.12.1+cu116"
+    assert host.report.missing == ("OS", "CUDA used to build PyTorch", "Is CUDA available",
+                                   "GPU models and configuration", "Nvidia driver version")
+    assert host.nvidia is None and host.os.system == "unknown"
+
+
+def test_report_cut_inside_the_gpu_list_says_so() -> None:
+    text = read("collect_env_linux_cuda_5.txt")
+    host = parse_collect_env(text[: text.index("GPU 2:")])
+    assert host.report.ends_inside == "the GPU list"
+    assert [gpu.index for gpu in host.nvidia.gpus] == [0, 1]
+    assert "Nvidia driver version" in host.report.missing
 
 
 def test_errors_are_one_line() -> None:
@@ -180,7 +197,7 @@ def test_first_line_and_report_on_one_line() -> None:
     # The source of this fixture had the first line and "PyTorch version" on one line (INDEX.md).
     text = read("collect_env_linux_rocm_1-gentoo-rx5700xt_TRUNCATED.txt")
     joined = text.replace("information...\n", "information..." + " " * 120, 1)
-    assert parse_collect_env(joined) == parse_collect_env(text)
+    assert replace(parse_collect_env(joined), report=None) == replace(parse_collect_env(text), report=None)
 
 
 def test_wsl2_shows_the_windows_driver() -> None:
@@ -291,3 +308,130 @@ def test_this_machines_report_from_the_installed_torch() -> None:
     assert (host.os.system, host.os.arch) == (platform.system(), platform.machine())
     if platform.system() == "Linux":
         assert host.os.kernel == platform.release()
+
+
+# --- the shapes pastes take (tests/fixtures/collect_env: real reports; INDEX.md there says from where) ---
+def corpus(name: str) -> str:
+    return (FIXTURES / "collect_env" / name).read_bytes().decode("utf-8")
+
+
+def corpus_facts(prefix: str) -> HostFacts:
+    (path,) = (FIXTURES / "collect_env").glob(f"{prefix}_*.txt")
+    return parse_collect_env(path.read_bytes().decode("utf-8"))
+
+
+def test_a_hand_edited_torch_1_5_report_with_full_width_colons() -> None:
+    """'PyTorch version 1.5.0' without its colon, 'Os:', and 'GPU 0：' typed with a full-width colon."""
+    host = corpus_facts("03")
+    assert (host.torch.version, host.torch.cuda_build, host.torch.cuda_available) == ("1.5.0", "10.2", False)
+    assert host.os.name == "Ubuntu 18.04.3 LTS"
+    assert [gpu.name for gpu in host.nvidia.gpus] == ["Tesla P100-PCIE-16GB"] * 4
+    assert host.nvidia.driver_version == "410.104"
+    assert {"full-width colons", "Markdown fences"} <= set(host.report.repaired)
+    assert ("GPU models and configuration", "GPU 0：Tesla P100-PCIE-16GB") not in host.report.lines
+    assert any(line.startswith("GPU 0") and "：" in line for _, line in host.report.lines)
+
+
+@pytest.mark.parametrize(("prefix", "repaired", "version", "system"), [
+    ("21", "Markdown quote marks", "1.5.0+cu101", "Windows"),  # every line quoted with "> "
+    ("04", None, "1.5.0", "Linux"),  # a 4-space-indented code block with the shell prompt line
+    ("30", "backticks", "1.8.0a0+c068180", "Darwin"),  # the whole report wrapped in single backticks
+    ("35", "backticks", "1.3.1", "Linux"),  # backtick lines around an indented block
+    ("12", "Windows line ends", "2.0.0.dev20230228+cpu-cxx11-abi", "Linux"),  # CRLF as pasted
+])
+def test_markdown_and_line_ends_are_undone(prefix: str, repaired: str | None, version: str, system: str) -> None:
+    host = corpus_facts(prefix)
+    assert (host.torch.version, host.os.system) == (version, system)
+    assert repaired is None or repaired in host.report.repaired
+
+
+def test_vllms_sectioned_layout_with_padded_keys() -> None:
+    host = corpus_facts("43")
+    assert (host.torch.version, host.torch.cuda_build) == ("2.7.0+cu128", "12.8")
+    assert host.os.name == "Ubuntu 22.04.5 LTS"
+    assert [gpu.name for gpu in host.nvidia.gpus] == ["NVIDIA GeForce RTX 5080"] * 2
+    assert "Nvidia driver version" in host.report.missing  # cut right after its name
+
+
+def test_utf8_read_as_windows_1252_is_read_back() -> None:
+    """The same real report after a trip through the wrong code page ("：" becomes "ï¼š")."""
+    text = corpus("03_linux_nvidia_p100-driver410-torch1.5-fullwidth-colon.txt")
+    mangled = text.encode("utf-8").decode("cp1252", errors="replace")
+    assert "ï¼š" in mangled
+    host = parse_collect_env(mangled)
+    assert [gpu.name for gpu in host.nvidia.gpus] == ["Tesla P100-PCIE-16GB"] * 4
+    assert "mojibake (UTF-8 read as Windows-1252)" in host.report.repaired
+
+
+def test_a_russian_console_code_page_is_read_back() -> None:
+    host = facts("collect_env_windows_cuda_2-mojibake.txt")
+    assert "mojibake (cp866 read as cp1251)" in host.report.repaired
+    assert host.os.name == "Windows 10 Pro"
+
+
+def test_two_reports_in_one_paste_judge_the_first_and_say_so() -> None:
+    first, second = read("collect_env_linux_cuda_3.txt"), read("collect_env_windows_cuda_1.txt")
+    host = parse_collect_env(first + "\n" + second)
+    assert host.torch.version == "1.12.0" and host.report.reports == 2
+    assert host.nvidia.gpus == (NvidiaGPU(0, "NVIDIA GeForce RTX 2080"),)
+    assert ("another report", "PyTorch version: 1.1.0") in host.report.lines
+
+
+def test_torch_not_importable_is_read() -> None:
+    host = corpus_facts("29")
+    assert host.torch.version is None and host.os.name == "macOS 13.2.1"
+
+
+@pytest.mark.parametrize(("prefix", "ends_inside", "missing"), [
+    ("20", "the GPU list", "Nvidia driver version"),
+    ("45", "the line 'GPU mod' (GPU models and configuration)", "GPU models and configuration"),
+    ("15", "the line 'Is CUDA av' (Is CUDA available)", "Is CUDA available"),
+])
+def test_a_truncated_report_names_where_it_ends(prefix: str, ends_inside: str, missing: str) -> None:
+    report = corpus_facts(prefix).report
+    assert report.ends_inside == ends_inside
+    assert missing in report.missing
+
+
+def test_torchs_words_give_the_gpus_capability_and_the_builds_arch_list() -> None:
+    host = corpus_facts("01")
+    assert host.nvidia.gpus == (NvidiaGPU(0, "NVIDIA GeForce RTX 5090 D", compute_capability="12.0"),)
+    assert host.torch.arch_list == ("sm_50", "sm_60", "sm_70", "sm_75", "sm_80", "sm_86", "sm_90")
+    assert any("sm_120 is not compatible" in message for message in host.torch.messages)
+
+
+@pytest.mark.parametrize(("prefix", "kind"), [
+    ("15", "driver-too-old"), ("23", "no-driver"), ("26", "init-failed"), ("01", "arch-not-compatible"),
+])
+def test_torchs_messages_are_kept_with_their_lines(prefix: str, kind: str) -> None:
+    from torchlab.decide.torch_words import understood
+
+    host = corpus_facts(prefix)
+    (message,) = [m for m in host.torch.messages if understood(m).kind == kind]
+    quoted = [line for what, line in host.report.lines if what == message]
+    assert quoted and all(line in corpus_text(prefix) for line in quoted)
+
+
+def corpus_text(prefix: str) -> str:
+    (path,) = (FIXTURES / "collect_env").glob(f"{prefix}_*.txt")
+    return path.read_bytes().decode("utf-8")
+
+
+def test_a_mig_line_under_a_gpu_means_mig_is_on() -> None:
+    host = corpus_facts("02")
+    assert host.nvidia.gpus == (NvidiaGPU(0, "A100-SXM4-40GB", mig_mode="Enabled"),)
+
+
+def test_macos_cuda_driver_number_is_not_an_nvidia_driver_release() -> None:
+    host = corpus_facts("31")
+    assert host.nvidia.gpus == (NvidiaGPU(0, "GeForce GTX 1060 with Max-Q Design"),)
+    assert host.nvidia.driver_version is None  # "Nvidia driver version: 1.1.0" is macOS's CUDA driver
+
+
+@pytest.mark.parametrize("name", ["error_torch-cuda-driver-init-failed_python-session.txt",
+                                  "error_torch-driver-too-old_470-found-11040.txt"])
+def test_torchs_own_errors_are_understood(name: str) -> None:
+    from torchlab.decide.torch_words import said_in
+
+    kinds = {said.kind for _, _, said in said_in(read(name))}
+    assert kinds & {"init-failed", "driver-too-old"}

@@ -10,12 +10,13 @@ from torchlab.decide.plan import make_plan
 from torchlab.doctor.collect_env import parse_collect_env
 from torchlab.facts import AmdFacts, DockerFacts, HostFacts, OSFacts
 from torchlab.decide.findings import collect_findings
+from torchlab.doctor.diagnose import diagnose
 from torchlab.probe.amd import amd_gpu_from_kfd
 from torchlab.probe.nvidia import parse_smi_xml
 from torchlab.probe.nvidia_smi import parse_smi_csv, parse_smi_query, parse_smi_table
 from torchlab.probe.system import parse_os_release, wsl_version
 
-from recorded import fixture_text
+from recorded import FIXTURES, fixture_text
 
 DOCKER_OK = DockerFacts(state="ok", server_version="20.10.24", api_version="1.41", runtimes=("io.containerd.runc.v2", "runc"))
 
@@ -54,7 +55,7 @@ PROFILES = [
     ("Tesla P100, driver 510.47.03", lambda: nvidia_host("nvidia-smi-q-x_TeslaP100_510.47.03.xml"), "cpu", "cpu", "nvidia.driver-too-old", "fail"),
     ("GTX 680, driver 470.256.02", lambda: nvidia_host("nvidia-smi_GTX680_470.256.02.txt", parse_smi_table), "cpu", "cpu", "nvidia.driver-too-old", "fail"),
     ("nvidia-smi cannot talk to the driver", lambda: nvidia_host("error_nvidia-smi-failed-communicate-driver_1.txt", parse_smi_table), "cpu", "cpu", "nvidia.driver-missing", "fail"),
-    ("RTX 3090 but no NVIDIA Container Toolkit", lambda: nvidia_host("nvidia-smi-q-x_RTX3090_525.147.05.xml"), "cuda-12.6", "cuda", "docker.nvidia-runtime-missing", "fail"),
+    ("RTX 3090 but no NVIDIA Container Toolkit", lambda: nvidia_host("nvidia-smi-q-x_RTX3090_525.147.05.xml"), "cuda-12.6", "cuda", "docker.nvidia-runtime-missing", "warn"),
     ("MI210 (gfx90a)", lambda: amd_host("kfd-properties_MI210_node2-gpu-gfx90a.txt"), "rocm-7.2", "cuda", "rocm.gpu", "ok"),
     ("MI300X (gfx942)", lambda: amd_host("kfd-properties_MI300X-CPX_node2-gpu-gfx942.txt"), "rocm-7.2", "cuda", "rocm.gpu", "ok"),
     ("MI210 with HSA_OVERRIDE_GFX_VERSION=10.3.0", lambda: amd_host("kfd-properties_MI210_node2-gpu-gfx90a.txt", override="10.3.0"), "rocm-7.2", "cuda", "rocm.hsa-override", "warn"),
@@ -71,8 +72,23 @@ def test_plan_and_findings_per_host(name, make, variant, device, finding, status
 
 
 def test_torch_index_follows_variant():
-    plan = make_plan(nvidia_host("nvidia-smi-q-x_RTX3090_525.147.05.xml"))
+    facts = nvidia_host("nvidia-smi-q-x_RTX3090_525.147.05.xml")
+    plan = make_plan(replace(facts, docker=replace(DOCKER_OK, nvidia_toolkit=True)))
     assert (plan.torch_index, plan.runtime) == ("cu126", "docker")
+
+
+def test_a_gpu_plan_names_a_runtime_that_reaches_the_gpu():
+    """The recorded 4xA100 host with an engine that has no NVIDIA runtime: docker cannot start a GPU
+    lab there, so the labs run natively on the GPU, and a warning says how to get GPU containers."""
+    facts = nvidia_host("nvidia-smi-q-x_4xA100-SXM4-80GB_535.54.03.xml")
+    plan = make_plan(facts)
+    found = {f.id: f for f in collect_findings(facts, plan)}
+    assert (plan.runtime, plan.variant, plan.device) == ("native", "cuda-12.6", "cuda")
+    assert "cannot reach the NVIDIA GPU" in plan.reasons["runtime"]
+    assert found["docker.nvidia-runtime-missing"].status == "warn"
+    assert "nvidia-ctk runtime configure" in found["docker.nvidia-runtime-missing"].fix
+    with_toolkit = make_plan(replace(facts, docker=replace(DOCKER_OK, nvidia_toolkit=True)))
+    assert (with_toolkit.runtime, with_toolkit.variant) == ("docker", "cuda-12.6")
 
 
 def test_docker_down_means_native_runtime_and_a_warning_with_a_fix():
@@ -142,9 +158,9 @@ def test_collect_env_reports_are_diagnosed(fixture, finding, status):
     assert ids(parse_collect_env(fixture_text(fixture))).get(finding) == status
 
 
-def test_finding_ids_are_unique_in_a_report():
+def test_finding_ids_are_unique_per_verdict_in_a_report():
     facts = parse_collect_env(fixture_text("collect_env_linux_cuda_5.txt"))
-    found = [f.id for f in collect_findings(facts, make_plan(facts))]
+    found = [(f.id, f.about) for f in collect_findings(facts, make_plan(facts))]
     assert len(found) == len(set(found))
 
 
@@ -155,11 +171,77 @@ def test_macos_runs_natively_on_mps_when_eligible():
     assert (plan.runtime, plan.device) == ("native", "mps")
 
 
-def test_a_driver_too_old_for_both_torches_is_one_finding():
+def test_a_driver_too_old_for_both_torches_is_one_finding_per_verdict():
     """collect_env_linux_cuda_1: driver 515.65.01; the installed cu116 torch is fine, the labs' is not.
-    With the torch of the WSL2 report (cu121, needs 525.60.13) both checks fire: one finding."""
+    With the torch of the WSL2 report (cu121, needs 525.60.13) both checks fire: one finding on the
+    learner's torch, one on the labs' torch, each saying which torch it means."""
     facts = parse_collect_env(fixture_text("collect_env_linux_cuda_1.txt"))
     newer_torch = parse_collect_env(fixture_text("collect_env_wsl2_cuda_1-vllm_TRUNCATED.txt")).torch
     found = [f for f in collect_findings(replace(facts, torch=newer_torch), make_plan(facts)) if f.id == "nvidia.driver-too-old"]
-    assert len(found) == 1
-    assert "2.13.0" in found[0].title and "2.4.0+cu121" in found[0].detail
+    assert sorted(f.about for f in found) == ["labs", "torch"]
+    labs, torch = sorted(found, key=lambda f: f.about)
+    assert "2.13.0" in labs.title and "2.4.0+cu121" in torch.title
+
+
+def corpus_facts(prefix: str) -> HostFacts:
+    """A real report of tests/fixtures/collect_env (its INDEX.md and LABELS.tsv say whose, and why)."""
+    (path,) = (FIXTURES / "collect_env").glob(f"{prefix}_*.txt")
+    return parse_collect_env(path.read_bytes().decode("utf-8"))
+
+
+def test_an_rtx_5090_on_driver_570_is_never_silently_on_the_cpu():
+    """pytorch#150733: torch 2.6.0+cu126 on an RTX 5090 D, driver 570. The learner's torch has no
+    sm_120 kernels (torch says so in the paste); the labs' only build with them is CUDA 13.0, which
+    needs driver 580: two failures, two verdicts, and the plan is cpu for a reason the findings give."""
+    facts = corpus_facts("01")
+    plan = make_plan(facts)
+    found = {(f.id, f.about): f for f in collect_findings(facts, plan)}
+    assert plan.variant == "cpu"
+    labs = found[("nvidia.driver-too-old", "labs")]
+    assert labs.status == "fail" and "580" in labs.fix
+    assert "CUDA 13.0" in labs.detail and "sm_120" in labs.detail
+    yours = found[("nvidia.gpu-arch-unsupported", "torch")]
+    assert "sm_120" in yours.title and "cu128" in yours.fix
+    assert any("sm_120 is not compatible" in line for line in yours.evidence)
+    verdicts = diagnose(facts).verdicts
+    assert verdicts["labs"].says.startswith("torchlab's labs will use cuda-13.0 once the driver is 580 or newer")
+    assert verdicts["your_torch"].status == "fail" and "sm_120" in verdicts["your_torch"].says
+
+
+def test_a_driver_the_report_does_not_show_is_inferred_from_the_torch_that_runs_on_it():
+    """pytorch#134366: 8xA100, torch 2.4.1+cu121 reaches them, the report is cut before the driver
+    line: the driver meets CUDA 12.1's floor (525.60.13), enough for the labs' cu126 build."""
+    plan = make_plan(corpus_facts("37"))
+    assert plan.variant == "cuda-12.6"
+    assert "not shown" in plan.reasons["variant"] and "525.60.13" in plan.reasons["variant"]
+
+
+def test_a_driver_only_known_from_below_is_unknown_not_too_old():
+    """vLLM#19906: 2x RTX 5080 with torch 2.7.0+cu128 running; the paste stops at the driver line.
+    The driver is at least 525.60.13, maybe 580: doctor says it cannot tell, not that it is too old."""
+    facts = corpus_facts("43")
+    found = {(f.id, f.about): f.status for f in collect_findings(facts, make_plan(facts))}
+    assert found.get(("nvidia.driver-unknown", "labs")) == "warn"
+    assert ("nvidia.driver-too-old", "labs") not in found
+
+
+def test_a_gpu_no_lab_build_has_kernels_for_is_named_with_the_last_torch_that_had_them():
+    """pytorch#31876: a GeForce 210 (compute capability 1.2) on torch 1.2: no build, then or now."""
+    facts = corpus_facts("39")
+    found = {(f.id, f.about): f for f in collect_findings(facts, make_plan(facts))}
+    assert found[("nvidia.gpu-arch-unsupported", "labs")].status == "fail"
+    assert "GeForce 210 (compute capability 1.2)" in found[("nvidia.gpu-arch-unsupported", "torch")].title
+
+
+def test_cuda_that_fails_to_start_on_a_new_enough_driver():
+    facts = corpus_facts("27")  # pytorch#31179: GTX 1080, driver 435.21, torch 1.3.1 (CUDA 10.1), no CUDA
+    found = {(f.id, f.about): f for f in collect_findings(facts, make_plan(facts))}
+    assert found[("nvidia.cuda-init-failed", "torch")].status == "fail"
+    assert ("nvidia.driver-too-old", "torch") not in found
+
+
+def test_an_x86_python_on_an_apple_chip_is_rosetta():
+    facts = corpus_facts("10")  # pytorch#146236: "OS: macOS 15.3 (x86_64)" and "CPU: Apple M2 Pro"
+    found = {f.id: f for f in collect_findings(facts, make_plan(facts))}
+    assert found["macos.rosetta-python"].status == "warn" and "arm64" in found["macos.rosetta-python"].fix
+    assert "macos.intel" not in found

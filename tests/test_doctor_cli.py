@@ -8,7 +8,6 @@ import shutil
 import subprocess
 import sys
 
-import pytest
 from typer.testing import CliRunner
 
 from torchlab.cli import app
@@ -18,7 +17,7 @@ from conftest import one_line_error
 from torchlab.probe import nvidia
 from torchlab.probe.host import probe_host
 
-from recorded import FIXTURES, fixture_names, fixture_text
+from recorded import FIXTURES, fixture_text
 
 runner = CliRunner()
 
@@ -31,11 +30,13 @@ def test_json_is_one_document_with_the_contract_keys():
     result = doctor("--json")
     report = json.loads(result.stdout)
     assert report["schema"] == "torchlab.doctor/1"
-    assert {"host", "accelerators", "docker", "torch", "plan", "findings"} <= set(report)
+    assert {"host", "accelerators", "docker", "torch", "plan", "verdicts", "findings"} <= set(report)
     assert set(report["plan"]) >= {"runtime", "variant", "device", "torch_index", "reasons"}
+    assert report["verdicts"]["labs"]["status"] in ("ok", "warn", "fail")
     for finding in report["findings"]:
-        assert set(finding) >= {"id", "status", "title", "detail", "fix"}
+        assert set(finding) >= {"id", "status", "title", "detail", "fix", "about", "evidence"}
         assert finding["status"] in ("ok", "warn", "fail", "skip")
+        assert finding["about"] in ("host", "torch", "labs") and finding["evidence"] == []  # probed, not pasted
     assert result.exit_code == (1 if any(f["status"] == "fail" for f in report["findings"]) else 0)
 
 
@@ -108,19 +109,42 @@ def test_a_saved_report_rediagnoses_to_the_same_plan_and_findings(tmp_path):
     assert again["source"] == "report"
 
 
-@pytest.mark.parametrize("name", fixture_names("collect_env_*.txt"))
-def test_every_collect_env_fixture_is_diagnosed(name):
-    result = doctor("--json", "--from", str(FIXTURES / name))
-    report = json.loads(result.stdout)
-    assert report["source"] == "collect_env"
-    assert report["findings"] and report["plan"]["variant"]
-    assert result.exit_code in (0, 1)
+# Every labelled collect_env report (its cause named, its lines quoted): tests/test_doctor_corpus.py.
 
 
 def test_from_collect_env_names_the_problem_for_a_ta():
     result = doctor("--from", str(FIXTURES / "collect_env_linux_cuda-driver-too-old_1_TRUNCATED.txt"))
     assert result.exit_code == 1
     assert "too old" in result.stderr and "fix:" in result.stderr
+
+
+def test_from_collect_env_gives_both_verdicts_and_quotes_the_report():
+    """pytorch#150733 (RTX 5090 D, torch 2.6.0+cu126, driver 570): the learner's torch and the labs'."""
+    path = FIXTURES / "collect_env" / "01_linux_nvidia_rtx5090d-sm120-cu126_TRUNCATED.txt"
+    human = doctor("--from", str(path))
+    assert human.exit_code == 1
+    text = " ".join(human.stderr.split())
+    assert "your torch 2.6.0+cu126 has no kernels for sm_120" in text
+    assert "torchlab's labs will use cuda-13.0 once the driver is 580 or newer" in text
+    assert "│ Nvidia driver version: 570.124.04" in text and "No problems found" not in text
+    report = json.loads(doctor("--json", "--from", str(path)).stdout)
+    assert report["verdicts"]["your_torch"]["status"] == "fail"
+    assert report["verdicts"]["labs"]["says"].startswith("torchlab's labs will use cuda-13.0")
+    assert report["report"]["kind"] == "collect_env"
+
+
+def test_a_doctor_report_made_from_collect_env_rediagnoses_with_its_evidence(tmp_path):
+    path = FIXTURES / "collect_env" / "01_linux_nvidia_rtx5090d-sm120-cu126_TRUNCATED.txt"
+    saved = tmp_path / "report.json"
+    saved.write_text(doctor("--json", "--from", str(path)).stdout)
+    original, again = json.loads(saved.read_text()), json.loads(doctor("--json", "--from", str(saved)).stdout)
+    assert again["findings"] == original["findings"] and again["verdicts"] == original["verdicts"]
+
+
+def test_a_report_json_in_a_markdown_fence_is_read(tmp_path):
+    saved = tmp_path / "pasted.md"
+    saved.write_text("```json\n" + doctor("--json").stdout + "```\n")
+    assert json.loads(doctor("--json", "--from", str(saved)).stdout)["source"] == "report"
 
 
 def test_bad_from_files_are_one_line_errors(tmp_path):
@@ -137,11 +161,28 @@ def test_bad_from_files_are_one_line_errors(tmp_path):
     one_line_error(doctor("--from", str(broken)), "broken.json", "invalid JSON")
 
 
-def test_a_collect_env_cut_before_its_essentials_is_refused(tmp_path):
+def test_a_collect_env_cut_short_is_judged_and_says_what_is_missing(tmp_path):
+    """Cut after its first line, a report is still read: doctor names the missing fields and never
+    claims "no GPU" from the part it never saw."""
     text = (FIXTURES / "collect_env_linux_cuda_1.txt").read_text()
     cut = tmp_path / "cut.txt"
     cut.write_text(text[: text.index("CUDA used")])
-    one_line_error(doctor("--from", str(cut)), "cut.txt")
+    result = doctor("--json", "--from", str(cut))
+    report = json.loads(result.stdout)
+    found = {f["id"]: f for f in report["findings"]}
+    assert "Nvidia driver version" in found["report.truncated"]["detail"]
+    assert "gpu.none" not in found and report["plan"]["variant"] == "cpu"
+    assert "ends before its GPU lines" in report["plan"]["reasons"]["variant"]
+    assert report["verdicts"]["your_torch"]["status"] == "warn"
+
+
+def test_text_that_is_no_report_is_refused_in_one_line(tmp_path):
+    prose = tmp_path / "prose.txt"
+    prose.write_text("My GPU does not work with PyTorch, please help.\nThanks!\n")
+    one_line_error(doctor("--from", str(prose)), "prose.txt", "collect_env")
+    started = tmp_path / "started.txt"
+    started.write_text("Collecting environment information...\n")
+    one_line_error(doctor("--from", str(started)), "started.txt", "ends before its first field")
 
 
 def test_a_report_with_a_wrong_shape_names_the_field(tmp_path):

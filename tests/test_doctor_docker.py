@@ -9,13 +9,18 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
-from torchlab.engine import probe_docker
+from torchlab.cli import app
+from torchlab.probe.docker import probe_docker
+from torchlab.probe import nvidia
 
 from conftest import missing
+from recorded import fixture_text
 
 pytestmark = pytest.mark.docker
 NOBODY = 65534
@@ -82,3 +87,45 @@ def test_a_user_outside_the_docker_group_gets_permission_denied(docker_engine, n
     finding = next(f for f in report["findings"] if f["id"] == "docker.permission-denied")
     assert "usermod -aG docker" in finding["fix"]
     assert report["plan"]["runtime"] == "native"
+
+
+def recorded_gpu_on_path(monkeypatch, tmp_path: Path, fixture: str) -> None:
+    """This host through a recorded `nvidia-smi -q -x` (NVML hidden): doctor plans for that GPU."""
+    monkeypatch.setattr(nvidia, "_ask_nvml", lambda: None)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "output.xml").write_text(fixture_text(fixture), encoding="utf-8")
+    script = bin_dir / "nvidia-smi"
+    script.write_text(f"#!{sys.executable}\nimport sys\nsys.stdout.write(open({str(bin_dir / 'output.xml')!r}).read())\n")
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
+
+
+def test_gpu_probe_builds_nothing_and_reports_the_engines_refusal(docker_engine, monkeypatch, tmp_path):
+    """The recorded 4xA100 host on this GPU-less engine (no NVIDIA runtime): the lab image is not here,
+    so the probe asks for the GPU in a container of the base image; the engine refuses, and doctor says
+    so with the fix, in seconds, with the engine's images as they were."""
+    base = os.environ.get("TORCHLAB_TEST_BASE_IMAGE")
+    if not base:
+        missing("TORCHLAB_TEST_BASE_IMAGE names no local base image")
+    if "nvidia" in (docker_engine.info().get("Runtimes") or {}):
+        missing("this engine has the NVIDIA runtime: it would not refuse the GPU request")
+    recorded_gpu_on_path(monkeypatch, tmp_path, "nvidia-smi-q-x_4xA100-SXM4-80GB_535.54.03.xml")
+    monkeypatch.setenv("TORCHLAB_BASE_IMAGE", base)
+    monkeypatch.setenv("TORCHLAB_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("TORCHLAB_REGISTRY", raising=False)
+    images_before = sorted(image.id for image in docker_engine.images.list(all=True))
+    assert not docker_engine.images.list(filters={"label": "org.torchlab.variant=cuda-12.6"})
+    started = time.monotonic()
+    result = CliRunner().invoke(app, ["doctor", "--json", "--gpu-probe"])
+    took = time.monotonic() - started
+    report = json.loads(result.stdout)
+    assert report["plan"]["variant"] == "cuda-12.6" and report["plan"]["runtime"] == "native"
+    probe = next(f for f in report["findings"] if f["id"] == "docker.gpu-probe")
+    assert (probe["status"], probe["title"]) == ("fail", "Docker refuses the GPU request")
+    assert "could not select device driver" in probe["detail"]
+    assert "nvidia-ctk runtime configure --runtime=docker" in probe["fix"]
+    assert result.exit_code == 1
+    assert took < 30, f"the probe took {took:.0f} s"
+    assert sorted(image.id for image in docker_engine.images.list(all=True)) == images_before
+    assert not docker_engine.containers.list(all=True, filters={"label": "org.torchlab.probe=gpu"})

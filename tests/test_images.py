@@ -12,21 +12,27 @@ import json
 import os
 import re
 import tarfile
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from recorded import FIXTURES, fixture_text
-from imagekit import PEM, TORCH_WHEEL, make_world, spec_of
+from imagekit import CPU, PEM, TORCH_WHEEL, env_of, make_world, spec_of
 from labkit import REPO, make_lab
 
 from torchlab import __version__
-from torchlab.decide.choice import VariantChoice, choose_variant
+from torchlab.decide.choice import VariantChoice, choose, choose_variant
 from torchlab.decide.plan import make_plan
 from torchlab.doctor.diagnose import read_report
-from torchlab.errors import USAGE, UserError
+from torchlab.config import load_config
+from torchlab.errors import HOST_UNFIT, USAGE, UserError
+from torchlab.images.inputs import read_inputs
+from torchlab.images.spec import make_build_spec
+from torchlab.lab.catalog import load_catalog
 from torchlab.facts import AmdFacts, HostFacts, OSFacts
-from torchlab.images.spec import lab_requirements, torch_index_url
-from torchlab.images.store import CONTEXT_MTIME, write_context
+from torchlab.images.spec import is_pytorch_index, lab_requirements
+from torchlab.images.store import CONTEXT_MTIME, check_torch_index, write_context
+from torchlab.knowledge import PYPI_CUDA_BUILDS, TORCH_RELEASES, pypi_cuda_build
 from torchlab.probe.amd import amd_gpu_from_kfd
 from torchlab.probe.nvidia import parse_smi_xml
 from torchlab.decide.runspec import GpuGroups, LabTarget, build_runspec
@@ -130,16 +136,111 @@ def test_wheelhouse_gives_torch_and_no_torch_index(world) -> None:
     assert spec.torch_source == f"wheelhouse {world['wheels'] / TORCH_WHEEL}"
 
 
-def test_torch_index_url_per_variant_unless_configured() -> None:
-    assert torch_index_url("cpu", None) == "https://download.pytorch.org/whl/cpu"
-    assert torch_index_url("rocm7.2", None) == "https://download.pytorch.org/whl/rocm7.2"
-    assert torch_index_url("cu126", "https://mirror.example/simple") == "https://mirror.example/simple"
+CUDA_130 = VariantChoice("cuda-13.0", "cu130", "2.13.0", "test")
+CUDA_126 = VariantChoice("cuda-12.6", "cu126", "2.13.0", "test")
+PYPI_LIKE = ("https://pypi.org/simple", "https://mirror.example/simple", "https://devpi.corp.example/acme/pypi/+simple/")
 
 
-def test_configured_index_serves_torch_and_the_labs(world) -> None:
-    spec = spec_of(world, TORCHLAB_WHEELHOUSE="", TORCHLAB_INDEX_URL="https://mirror.example/simple")
-    assert spec.build_args["TORCH_INDEX_URL"] == "https://mirror.example/simple"
-    assert spec.build_args["INDEX_URL"] == "https://mirror.example/simple"
+def test_without_an_index_each_build_comes_from_its_pytorch_index(world) -> None:
+    for choice, tag in ((CPU, "cpu"), (CUDA_126, "cu126"), (CUDA_130, "cu130"),
+                        (VariantChoice("rocm-7.2", "rocm7.2", "2.13.0", "test"), "rocm7.2")):
+        spec = spec_of(world, choice=choice, TORCHLAB_WHEELHOUSE="")
+        assert spec.build_args["TORCH_SPEC"] == f"torch==2.13.0+{tag}"
+        assert spec.build_args["TORCH_INDEX_URL"] == f"https://download.pytorch.org/whl/{tag}"
+        assert spec.torch_only_on is None  # nothing configured: no index to fall back from
+
+
+def test_only_download_pytorch_org_is_the_pytorch_index() -> None:
+    assert is_pytorch_index("https://download.pytorch.org/whl/cu126")
+    assert is_pytorch_index("https://download.pytorch.org/whl")
+    for url in PYPI_LIKE + ("https://download.pytorch.org.evil.example/whl/cu126",):
+        assert not is_pytorch_index(url), url
+
+
+def test_a_pypi_index_serves_pypis_own_build_as_a_plain_version(world) -> None:
+    spec = spec_of(world, choice=CUDA_130, TORCHLAB_WHEELHOUSE="", TORCHLAB_INDEX_URL="https://pypi.org/simple")
+    assert spec.build_args["TORCH_SPEC"] == "torch==2.13.0" and spec.torch_spec == "torch==2.13.0"
+    assert spec.build_args["TORCH_INDEX_URL"] == spec.build_args["INDEX_URL"] == "https://pypi.org/simple"
+    assert spec.torch_only_on is None
+    assert spec.reasons["torch"] == "torch==2.13.0 from index https://pypi.org/simple (PyPI's torch 2.13.0 is the cu130 build)"
+
+
+def test_a_pypi_index_sends_other_builds_to_the_pytorch_index_and_says_why(world) -> None:
+    spec = spec_of(world, choice=CUDA_126, TORCHLAB_WHEELHOUSE="", TORCHLAB_INDEX_URL="https://mirror.example/simple")
+    assert spec.build_args["TORCH_SPEC"] == "torch==2.13.0+cu126"
+    assert spec.build_args["TORCH_INDEX_URL"] == spec.torch_only_on == "https://download.pytorch.org/whl/cu126"
+    assert spec.build_args["INDEX_URL"] == "https://mirror.example/simple"  # the labs' packages still come from it
+    assert "only the cu130 build of torch 2.13.0" in spec.reasons["torch"]
+
+
+def test_an_index_on_download_pytorch_org_serves_torch_from_its_folder_for_the_build(world) -> None:
+    spec = spec_of(world, choice=CUDA_130, TORCHLAB_WHEELHOUSE="", TORCHLAB_INDEX_URL="https://download.pytorch.org/whl/cu126")
+    assert spec.build_args["TORCH_SPEC"] == "torch==2.13.0+cu130"
+    assert spec.build_args["TORCH_INDEX_URL"] == "https://download.pytorch.org/whl/cu130"
+    assert spec.torch_only_on is None
+
+
+def table_builds() -> list[VariantChoice]:
+    """Every (torch release, build) of the knowledge tables, for releases whose PyPI build is known."""
+    choices = []
+    for release in TORCH_RELEASES:
+        version = f"{release.minor}.0"
+        if pypi_cuda_build(version) is None:
+            continue
+        choices.append(VariantChoice("cpu", "cpu", version, "table"))
+        for cuda in release.cuda:
+            tag = "cu" + cuda.replace(".", "")
+            choices.append(VariantChoice(f"cuda-{cuda}", tag, version, "table", "cuda"))
+        choices += [VariantChoice(f"rocm-{rocm}", f"rocm{rocm}", version, "table", "cuda") for rocm in release.rocm]
+    return choices
+
+
+@pytest.mark.parametrize("index_url", PYPI_LIKE)
+def test_a_plan_with_a_pypi_index_never_asks_it_for_a_version_pypi_cannot_have(world, index_url: str) -> None:
+    """Over every torch release x build of the tables: what the torch step asks the configured
+    (PyPI-like) index for is a plain version whose PyPI build is the plan's; anything with a local
+    version (+cu126, +cpu, +rocm7.2) is asked of PyTorch's index for that build, which is checked
+    before the build."""
+    choices = table_builds()
+    assert len(choices) > 80 and {c.torch_version for c in choices} >= {"2.13.0", "2.7.0", "1.8.0"}
+    config = load_config(env=env_of(world, TORCHLAB_WHEELHOUSE="", TORCHLAB_INDEX_URL=index_url))
+    inputs = read_inputs(config, load_catalog(world["labs"]), recipe=world["recipe"])
+    plain = 0
+    for choice in choices:
+        spec = make_build_spec(choice, config, inputs)
+        asked = spec.build_args["TORCH_INDEX_URL"] or spec.build_args["INDEX_URL"]  # the Dockerfile's fallback
+        requirement = spec.build_args["TORCH_SPEC"]
+        if asked == index_url:
+            assert "+" not in requirement, (choice, requirement)
+            assert requirement == f"torch=={choice.torch_version}" and choice.torch_index == pypi_cuda_build(choice.torch_version)
+            plain += 1
+        else:
+            assert requirement == f"torch=={choice.torch_version}+{choice.torch_index}"
+            assert asked == spec.torch_only_on == f"https://download.pytorch.org/whl/{choice.torch_index}"
+    assert plain == len({row.torch for row in PYPI_CUDA_BUILDS} & {r.minor for r in TORCH_RELEASES})
+
+
+def test_the_pytorch_index_that_does_not_answer_is_one_line_exit_3_with_the_fix(world) -> None:
+    spec = spec_of(world, choice=CUDA_126, TORCHLAB_WHEELHOUSE="", TORCHLAB_INDEX_URL="https://mirror.example/simple")
+    closed = replace(spec, torch_only_on="http://127.0.0.1:9/whl/cu126")  # the discard port: nothing listens
+    with pytest.raises(UserError) as error:
+        check_torch_index(closed)
+    assert error.value.exit_code == HOST_UNFIT
+    message = error.value.format_message()
+    assert message.startswith("torch==2.13.0+cu126 (variant cuda-12.6) is only on the PyTorch wheel index "
+                              "http://127.0.0.1:9/whl/cu126, which cannot be reached from here (")
+    assert "index_url https://mirror.example/simple cannot serve it" in message
+    assert "use --variant cuda-13.0 (the cu130 build, which PyPI and its mirrors carry as torch==2.13.0)" in message
+    assert "\n" not in message
+    check_torch_index(replace(spec, torch_only_on=None))  # nothing to reach: nothing asked
+
+
+def test_a_wheelhouse_with_pypis_plain_wheel_serves_pypis_build(world) -> None:
+    (world["wheels"] / "torch-2.13.0-cp311-cp311-manylinux_2_28_x86_64.whl").write_bytes(b"p" * 50)
+    spec = spec_of(world, choice=CUDA_130)
+    assert spec.build_args["TORCH_SPEC"] == "torch==2.13.0" and spec.build_args["TORCH_INDEX_URL"] == ""
+    with pytest.raises(UserError, match=r"no torch-2\.13\.0\+cu126-\*\.whl for variant cuda-12\.6 \(found: "):
+        spec_of(world, choice=CUDA_126)  # the plain wheel is cu130: it never stands for another build
 
 
 def test_wheelhouse_without_the_torch_wheel_names_what_was_looked_for(world) -> None:
@@ -198,7 +299,7 @@ def test_context_layout(world) -> None:
     spec = spec_of(world)
     files = {f.path: f for f in spec.context}
     assert set(files) == {
-        "Dockerfile", "setup-system.sh", "install-packages", "prune-torch",
+        "Dockerfile", "setup-system.sh", "install-packages", "prune-torch", "jupyterlab-overrides.json",
         "certs/extra-ca.crt", "lab-requirements.txt",
         f"wheels/torch/{TORCH_WHEEL}",
         "wheels/torch/nvidia_nccl_cu12-2.21.5-py3-none-manylinux2014_x86_64.whl",
@@ -256,6 +357,20 @@ def test_gpu_families_on_a_host_without_that_gpu_get_a_default_build() -> None:
     assert picked("cuda-13.0", None) == ("cuda-13.0", "cu130")
 
 
+@pytest.mark.parametrize(("profile", "finding"), [
+    ("linux-cpu", "doctor: gpu.none: No GPU found: labs run on the CPU"),
+    ("nvidia-gtx1660ti-418", "doctor: nvidia.driver-too-old: torchlab's labs need NVIDIA driver 525.60.13 or newer"),
+])
+def test_up_of_a_gpu_family_this_host_lacks_is_refused_with_the_doctors_finding(profile: str, finding: str) -> None:
+    facts = profile_facts(profile)
+    with pytest.raises(UserError) as error:
+        choose(make_plan(facts), facts, "auto", "cuda")
+    assert error.value.exit_code == HOST_UNFIT
+    message = error.value.format_message()
+    assert message.startswith("--variant cuda: this host has no NVIDIA GPU that torch 2.13.0 can use (")
+    assert finding in message and message.endswith("; see `torchlab doctor`, or use --variant cpu")
+
+
 @pytest.mark.parametrize("wanted", ["tpu", "cuda-99.9", "cuda-", "rocm-x", "rocm-9.9"])
 def test_unknown_variant_is_a_usage_error(wanted: str) -> None:
     with pytest.raises(UserError, match=f"--variant {re.escape(wanted)}") as error:
@@ -285,10 +400,10 @@ PROFILES = ("linux-cpu", "nvidia-rtx4090-535", "nvidia-rtx3080-595", "nvidia-gtx
 GROUPS = GpuGroups(video=44, render=993)  # the host's group ids: inputs of this test
 
 
-def golden_document(world, profile: str) -> dict[str, object]:
+def golden_document(world, profile: str, **settings: str) -> dict[str, object]:
     plan = make_plan(profile_facts(profile))
     choice = choose_variant("auto", plan, plan.torch_version)
-    spec = spec_of(world, choice=choice, TORCHLAB_WHEELHOUSE="", TORCHLAB_CA_BUNDLE="", TORCHLAB_BASE_IMAGE="")
+    spec = spec_of(world, choice=choice, TORCHLAB_WHEELHOUSE="", TORCHLAB_CA_BUNDLE="", TORCHLAB_BASE_IMAGE="", **settings)
     target = LabTarget("module-1", "1.0.0", spec.variant, plan.device, world["root"] / "ws", world["root"] / "data")
     run = build_runspec(target, spec.name, (1000, 1000), "token", groups=GROUPS).docker_kwargs()
     return {
@@ -301,9 +416,13 @@ def golden_document(world, profile: str) -> dict[str, object]:
 
 
 @pytest.mark.parametrize("profile", PROFILES)
-def test_build_args_and_device_flags_match_golden(world, profile: str) -> None:
-    document = golden_document(world, profile)
-    path = GOLDEN / f"images-{profile}.json"
+@pytest.mark.parametrize("index", ["", "pypi"])
+def test_build_args_and_device_flags_match_golden(world, profile: str, index: str) -> None:
+    """images-PROFILE.json: no index configured; images-pypi-PROFILE.json: a PyPI index (the usual
+    corporate mirror), where PyPI's build is a plain torch==X and any other comes from PyTorch's index."""
+    settings = {"TORCHLAB_INDEX_URL": "https://pypi.org/simple"} if index else {}
+    document = golden_document(world, profile, **settings)
+    path = GOLDEN / f"images-{index + '-' if index else ''}{profile}.json"
     if os.environ.get("TORCHLAB_UPDATE_GOLDEN") == "1":
         path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     assert document == json.loads(path.read_text(encoding="utf-8"))

@@ -22,6 +22,8 @@ NOTEBOOKS = sorted(path for lab in COURSE_LABS for path in (LABS / lab / "worksp
 DEVICE_LINE = (
     'device = "cuda" if torch.cuda.is_available() else ("mps" if torch.backends.mps.is_available() else "cpu")'
 )
+# The first cell of every lab's first notebook: one line, the same in every lab, the environment check.
+FIRST_CELL = f'import torch; {DEVICE_LINE}; print(f"torch {{torch.__version__}}, using device: {{device}}")'
 CELL_TIMEOUT_S = 60
 
 
@@ -52,7 +54,9 @@ def test_notebook_is_valid_clean_and_picks_the_device_first(path: Path) -> None:
     assert code_cells, "a notebook without code"
     for cell in code_cells:
         assert cell.outputs == [] and cell.execution_count is None, f"stored output in: {cell.source[:60]!r}"
-    assert DEVICE_LINE in code_cells[0].source.splitlines()
+    assert DEVICE_LINE in code_cells[0].source
+    if path.name.startswith("01_"):
+        assert code_cells[0].source == FIRST_CELL
     later = "\n".join(cell.source for cell in code_cells[1:])
     assert "is_available()" not in later, "only the first cell should look for the device"
     assert "from_pretrained(" not in later.replace("AutoTokenizer.from_pretrained(folder)", ""), "no hub downloads"

@@ -152,6 +152,8 @@ def test_semver_order() -> None:
 
 
 def test_labs_dir_flag_beats_setting_beats_shipped(tmp_path: Path) -> None:
+    (tmp_path / "env-labs").mkdir()
+    (tmp_path / "flag-labs").mkdir()
     env = {"TORCHLAB_CONFIG": str(tmp_path / "none.toml"), "TORCHLAB_LABS_DIR": str(tmp_path / "env-labs")}
     config = load_config(env=env)
     assert resolve_labs_dir(tmp_path / "flag-labs", config) == tmp_path / "flag-labs"

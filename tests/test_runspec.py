@@ -1,30 +1,42 @@
 """The lab container as data: RunSpecs for host profiles built from real recorded outputs (through
 the doctor's parsers and plan), compared with golden files, and the protections asserted one by one.
 
-GPU containers cannot run here; their specs are checked as data. Regenerate the golden files after
+GPU containers cannot run here; their specs are checked as data. JupyterLab's start (decide.jupyter's
+START, which the container runs before JupyterLab) is run here against the pure functions the native
+runtime uses. Regenerate the golden files after
 an intended change with: TORCHLAB_UPDATE_GOLDEN=1 python -m pytest tests/test_runspec.py
 """
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from torchlab.decide.choice import choose
+from torchlab.decide.jupyter import START, default_url_arg, first_page, kernel_name, kernelspec, start_command
 from torchlab.decide.plan import make_plan
+from torchlab.decide.venv import venv_python
 from torchlab.doctor.collect_env import parse_collect_env
 from torchlab.errors import UserError
+from torchlab.images.inputs import recipe_dir
+from torchlab.images.spec import JUPYTERLAB_SETTINGS
 from torchlab.facts import AmdFacts, DockerFacts, HostFacts, OSFacts
 from torchlab.probe.amd import amd_gpu_from_kfd
 from torchlab.probe.nvidia import parse_smi_xml
 from torchlab.probe.nvidia_smi import parse_smi_csv
 from torchlab.probe.system import parse_os_release
+from torchlab.runtimes.native import prepare_jupyter
 from torchlab.decide.runspec import (
     CONTAINER_WORKSPACE,
+    IMAGE_PYTHON,
+    JUPYTER_HOME,
     GpuGroups,
     LabTarget,
     build_runspec,
@@ -183,7 +195,7 @@ def test_container_names_differ_per_data_folder_and_are_stable():
 def test_the_token_and_url_come_back_from_the_command():
     spec = spec_for(cpu_host())
     assert token_from_command(spec.command) == TOKEN
-    assert lab_url(49153, TOKEN) == f"http://127.0.0.1:49153/lab?token={TOKEN}"
+    assert lab_url(49153, TOKEN) == f"http://127.0.0.1:49153/?token={TOKEN}"  # "/" sends it on to the first page
 
 
 def test_docker_on_a_mac_runs_the_lab_on_the_cpu():
@@ -229,3 +241,67 @@ def test_each_data_folder_and_user_has_its_own_home_volume():
     assert home_volume(DATA_DIR, 1000) != home_volume(Path("/srv/other"), 1000)
     target = LabTarget("module-0", "1.0.0", "cpu", "cpu", DATA_DIR / "w", DATA_DIR)
     assert build_runspec(target, "img", (0, 0), TOKEN).mounts[1].source == home_volume(DATA_DIR, 1000)
+
+
+# --- JupyterLab's start (decide.jupyter.START), run here as the lab's Python runs it --------------
+
+
+def run_start(tmp_path: Path, names: list[str], lab: str = "module-4", device: str = "cuda"):
+    """START on a workspace holding names, with a "JupyterLab" that prints what it was given."""
+    workspace, home = tmp_path / "work", tmp_path / "jupyter"
+    workspace.mkdir()
+    for name in names:
+        (workspace / name).write_text("{}", encoding="utf-8")
+    echo = (sys.executable, "-c", "import json, os, sys; print(json.dumps([sys.argv[1:], os.environ['JUPYTER_PATH']]))")
+    argv = start_command(sys.executable, str(home), str(workspace), lab, device, echo)
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False,
+                          env={**os.environ, "JUPYTER_PATH": "/elsewhere"})
+    assert done.returncode == 0, done.stderr
+    args, jupyter_path = json.loads(done.stdout)
+    return args, jupyter_path, json.loads((home / "kernels" / "python3" / "kernel.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("names,page", [
+    (["README.md", "02_b.ipynb", "01_a b.ipynb", ".01_hidden.ipynb", "notes.txt"], "01_a b.ipynb"),
+    (["README.md", "exercises.py"], "README.md"),
+    (["exercises.py"], None),
+])
+def test_jupyterlab_opens_the_first_notebook_else_the_readme(tmp_path, names, page):
+    args, _, _ = run_start(tmp_path, names)
+    assert first_page(names) == page
+    assert tuple(args) == default_url_arg(page)
+    if page == "01_a b.ipynb":
+        assert args == ["--LabApp.default_url=/lab/tree/01_a%20b.ipynb"]
+
+
+def test_the_kernel_is_named_for_the_lab_its_torch_and_device_and_comes_first(tmp_path):
+    _, jupyter_path, kernel = run_start(tmp_path, ["01_a.ipynb"], lab="module-4", device="cuda")
+    try:
+        torch = importlib.metadata.version("torch").split("+")[0]
+    except importlib.metadata.PackageNotFoundError:
+        torch = "not installed"
+    assert kernel == kernelspec(sys.executable, kernel_name("module-4", "cuda", torch))
+    assert kernel["display_name"] == f"module-4 · torch {torch} · cuda"
+    assert jupyter_path.split(os.pathsep) == [str(tmp_path / "jupyter"), "/elsewhere"]
+
+
+def test_the_container_starts_jupyterlab_through_start_with_the_lab_and_device():
+    command = spec_for(h100_host()).command
+    assert command[:3] == (IMAGE_PYTHON, "-c", START)
+    assert command[3:6] == (JUPYTER_HOME, CONTAINER_WORKSPACE, "module-1 · torch {torch} · cuda")
+    assert command[6:8] == ("jupyter", "lab")
+
+
+def test_the_native_runtime_writes_the_same_kernel_page_and_settings(tmp_path):
+    env_dir, home, workspace = tmp_path / "env", tmp_path / "jupyter", tmp_path / "work"
+    workspace.mkdir()
+    for name in ("README.md", "02_b.ipynb", "01_a.ipynb"):
+        (workspace / name).write_text("{}", encoding="utf-8")
+    args = prepare_jupyter(env_dir, home, workspace, "module-0", "mps", "2.13.0+cpu")
+    assert args == ("--LabApp.default_url=/lab/tree/01_a.ipynb",)
+    kernel = json.loads((home / "kernels" / "python3" / "kernel.json").read_text(encoding="utf-8"))
+    assert kernel["display_name"] == "module-0 · torch 2.13.0 · mps"
+    assert kernel["argv"][0] == str(venv_python(env_dir))
+    overrides = json.loads((env_dir / "share/jupyter/lab/settings/overrides.json").read_text(encoding="utf-8"))
+    assert overrides == json.loads((recipe_dir() / JUPYTERLAB_SETTINGS).read_text(encoding="utf-8"))
+    assert overrides["@jupyterlab/apputils-extension:notification"]["fetchNews"] == "false"  # no news prompt

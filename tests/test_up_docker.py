@@ -152,7 +152,7 @@ def test_a_taken_port_is_refused_then_a_rerun_starts(docker_engine, learner):
         assert "Traceback" not in done.stderr
         assert labs_of(docker_engine, learner) == []
     doc = up_ok(learner, "--port", str(port), "--no-smoke")
-    assert doc["url"].startswith(f"http://127.0.0.1:{port}/lab?token=")
+    assert doc["url"].startswith(f"http://127.0.0.1:{port}/?token=")
 
 
 def test_a_killed_container_shows_as_stopped_and_up_starts_it_afresh(docker_engine, learner):

@@ -18,6 +18,7 @@ from torchlab.runtimes.ports import free_port, port_is_free, who_listens
 from torchlab.run import start_background
 from torchlab.runtimes.docker import parse_engine_time
 from torchlab.runtimes.native import from_native
+from torchlab.runtimes.processes import command_line, is_ours, start_time, still_running, stop_process
 
 WHEELS = ["torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl"]
 
@@ -82,27 +83,47 @@ def test_host_sources_read_pip_find_links_and_the_configured_wheelhouse(tmp_path
 def test_a_pid_file_round_trips_and_is_private(tmp_path):
     me = psutil.Process()
     run = native.NativeRun("module-0", "1.0.0", "cpu", "cpu", me.pid, me.create_time(), 8899, "tok",
-                           "/w", "/e", "/l", 1.0)
+                           "/w", "/e", "/l", 1.0, tuple(me.cmdline()))
     native.write_run(tmp_path, run)
     assert native.read_run(tmp_path, "module-0") == run
     assert native.run_file(tmp_path, "module-0").stat().st_mode & 0o077 == 0
     assert native.all_runs(tmp_path) == [run]
 
 
-def test_a_pid_reused_by_another_process_is_not_the_lab():
+def test_only_pid_start_time_and_command_line_together_prove_a_process_ours():
     me = psutil.Process()
-    assert native.process_alive(me.pid, me.create_time())
-    assert not native.process_alive(me.pid, me.create_time() - 3600)
-    lab = from_native(native.NativeRun("m", "1", "cpu", "cpu", me.pid, me.create_time() - 3600, None, None,
-                                       "/w", "/e", "/l", 0.0), alive=False)
+    pid, created, command = me.pid, me.create_time(), me.cmdline()
+    assert is_ours(pid, created, command)
+    for other in ((pid, created - 3600, command), (pid, created, [*command, "--else"]), (pid, None, command),
+                  (pid, created, None), (pid, created, []), (pid, "abc", command), (pid, -1, command),
+                  (pid, float("nan"), command), ("abc", created, command), (-1, created, command),
+                  (True, created, command), (None, created, command)):
+        assert not is_ours(*other), other
+    lab = from_native(native.NativeRun("m", "1", "cpu", "cpu", pid, created - 3600, None, None,
+                                       "/w", "/e", "/l", 0.0, tuple(command)), alive=False)
     assert lab.state == "gone" and lab.health() == "stopped"
+
+
+def test_a_process_not_proven_ours_is_never_signalled(tmp_path):
+    stranger = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True)
+    try:
+        process = psutil.Process(stranger.pid)
+        created, command = process.create_time(), process.cmdline()
+        for when, what in ((created - 5, command), (None, command), (created, None), (created, ["sleep", "60"])):
+            assert stop_process(stranger.pid, when, what, grace_s=0.2) is False
+            assert stranger.poll() is None
+        assert stop_process(stranger.pid, created, command, grace_s=2) is True
+        assert stranger.wait(timeout=10) is not None
+    finally:
+        stranger.kill()
 
 
 def test_stop_process_ends_the_whole_group(tmp_path):
     child = start_background([sys.executable, "-c", "import time; time.sleep(60)"], str(tmp_path / "log"))
-    assert native.process_alive(child, None)
-    native.stop_process(child, grace_s=2)
-    assert not native.process_alive(child, None)
+    created, command = start_time(child), command_line(child)
+    assert is_ours(child, created, command)
+    assert stop_process(child, created, command, grace_s=2)
+    assert not still_running(child)
 
 
 def test_engine_time_stamps_with_nanoseconds():

@@ -143,19 +143,41 @@ DAMAGED = [
 
 @pytest.mark.parametrize(("text", "named"), DAMAGED)
 @pytest.mark.parametrize("operation", [init_workspace, upgrade_workspace])
-def test_a_damaged_record_is_named_and_nothing_is_written(
+def test_a_damaged_record_is_set_aside_and_no_file_of_the_users_is_touched(
     ws: Path, lab: Lab, text: str, named: str, operation: object
 ) -> None:
     record = ws / ".torchlab" / "workspace.json"
     record.write_text(text, encoding="utf-8")
     (ws / "intro.ipynb").unlink()
-    before = tree(ws)
-    with pytest.raises(UserError) as caught:
-        operation(lab, ws)  # type: ignore[operator]
-    message = caught.value.format_message()
-    assert message.startswith(f"{record}: ") and named in message
-    assert caught.value.exit_code == USAGE
-    assert tree(ws) == before and record.read_text(encoding="utf-8") == text
+    (ws / "exercises" / "ex1.py").write_bytes(b"my answer")
+    (ws / "notes.md").write_bytes(b"mine")
+    before = {rel: data for rel, data in tree(ws).items() if not rel.startswith(".torchlab/")}
+    result = operation(lab, ws)  # type: ignore[operator]
+    assert result.set_aside is not None and result.set_aside.path == record and named in result.set_aside.why
+    assert result.set_aside.moved_to == record.with_name("workspace.json.corrupt")
+    assert result.set_aside.moved_to.read_text(encoding="utf-8") == text  # kept for a look, never deleted
+    after = tree(ws)
+    assert {rel: after[rel] for rel in before} == before  # every byte of the user's as it was
+    assert after["intro.ipynb"] == V1["intro.ipynb"]  # the missing lab file is back
+    assert after["exercises/ex1.v1.0.0.py"] == V1["exercises/ex1.py"]  # the lab's beside the user's change
+    adopted = read_record(ws)
+    assert adopted is not None and (adopted.lab, adopted.version) == ("module-1", "1.0.0")
+    assert "exercises/ex1.py" not in adopted.files and "exercises/ex2.py" in adopted.files
+    again = operation(lab, ws)  # type: ignore[operator]
+    assert again.set_aside is None and tree(ws) == after
+
+
+@pytest.mark.parametrize("make_damage", [
+    lambda record: (record.unlink(), record.mkdir()),
+    lambda record: record.write_bytes(b"\xff\xfe\x00binary"),
+    lambda record: (shutil.rmtree(record.parent), record.parent.write_bytes(b"a file")),
+])
+def test_a_record_that_is_a_folder_binary_or_under_a_file_is_set_aside_too(ws: Path, lab: Lab, make_damage) -> None:
+    record = ws / ".torchlab" / "workspace.json"
+    make_damage(record)
+    result = init_workspace(lab, ws)
+    assert result.set_aside is not None and result.set_aside.moved_to.name.endswith(".corrupt")
+    assert read_record(ws) is not None and tree(ws)["intro.ipynb"] == V1["intro.ipynb"]
 
 
 # --- upgrade, case by case ------------------------------------------------------------------

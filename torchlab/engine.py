@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import shutil
 import tarfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -17,8 +16,6 @@ from typing import Any
 import docker
 import docker.errors
 import requests.exceptions
-
-from torchlab.facts import DockerFacts
 
 DEFAULT_SOCKET = "/var/run/docker.sock"
 
@@ -37,62 +34,15 @@ def connect(env: Mapping[str, str] | None = None, timeout: float = 10) -> docker
     return docker.from_env(environment=dict(env), timeout=timeout)
 
 
-def probe_docker(env: Mapping[str, str] | None = None) -> DockerFacts:
-    """How the engine stands: reachable, or why not (missing, daemon down, permission denied)."""
-    env = os.environ if env is None else env
-    sock = socket_path(env)
+def engine_answers(env: Mapping[str, str], timeout: float = 5) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The engine's /info and /version answers, through docker-py: for an engine that is not on a
+    unix socket (DOCKER_HOST tcp://, ssh://); torchlab.probe.docker reads them into DockerFacts.
+    Raises ENGINE_ERRORS."""
+    client = connect(env, timeout=timeout)
     try:
-        client = connect(env, timeout=5)
-        try:
-            info, version = client.info(), client.version()
-        finally:
-            client.close()
-    except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:  # a busy engine times out
-        return unreachable_facts(str(exc), sock, cli_installed=shutil.which("docker", path=env.get("PATH")) is not None)
-    return docker_facts_from_api(info, version, sock)
-
-
-def unreachable_facts(message: str, sock: str | None, cli_installed: bool) -> DockerFacts:
-    """Tell apart: nothing installed, daemon not running, socket not ours to use."""
-    lowered = message.lower()
-    if "permission denied" in lowered or "permissionerror" in lowered:
-        state = "permission-denied"
-    elif not cli_installed and (sock is None or not os.path.exists(sock)):
-        state = "missing"
-    elif (
-        "no such file" in lowered
-        or "filenotfounderror" in lowered
-        or "connection refused" in lowered
-        or "connectionrefused" in lowered
-    ):
-        state = "daemon-down"
-    else:
-        state = "error"
-    return DockerFacts(state=state, detail=_one_line(message), socket=sock)
-
-
-def docker_facts_from_api(
-    info: Mapping[str, Any], version: Mapping[str, Any], sock: str | None = None
-) -> DockerFacts:
-    """DockerFacts from the engine's /info and /version answers (plain dicts)."""
-    security = " ".join(info.get("SecurityOptions") or [])
-    operating_system = info.get("OperatingSystem")
-    return DockerFacts(
-        state="ok",
-        socket=sock,
-        server_version=info.get("ServerVersion") or version.get("Version"),
-        api_version=version.get("ApiVersion"),
-        os_type=info.get("OSType"),
-        operating_system=operating_system,
-        rootless="name=rootless" in security,
-        desktop=bool(operating_system and "Docker Desktop" in operating_system),
-        runtimes=tuple(sorted((info.get("Runtimes") or {}).keys())),
-        default_runtime=info.get("DefaultRuntime"),
-        cdi_spec_dirs=tuple(info.get("CDISpecDirs") or ()),
-        storage_driver=info.get("Driver"),
-        storage_root=info.get("DockerRootDir"),
-        cgroup_version=info.get("CgroupVersion"),
-    )
+        return client.info(), client.version()
+    finally:
+        client.close()
 
 
 def _one_line(message: str) -> str:
@@ -420,3 +370,48 @@ def put_file(client: docker.DockerClient, name_or_id: str, folder: str, filename
         info.size, info.mode = len(data), 0o644
         tar.addfile(info, io.BytesIO(data))
     client.containers.get(name_or_id).put_archive(folder, archive.getvalue())
+
+
+# --- networks (the classroom's: seats reach the hub, never each other) ---------------------------
+
+
+def ensure_network(client: docker.DockerClient, name: str, options: Mapping[str, str], labels: Mapping[str, str]) -> str:
+    """A user-defined bridge network (made when missing, with these driver options); its gateway IP."""
+    try:
+        network = client.networks.get(name)
+    except docker.errors.NotFound:
+        with _refusals_said():
+            network = client.networks.create(name, driver="bridge", options=dict(options), labels=dict(labels))
+    network.reload()
+    configs = (network.attrs.get("IPAM") or {}).get("Config") or [{}]
+    gateway = configs[0].get("Gateway")
+    if not gateway:
+        raise EngineError(f"network {name} has no gateway address")
+    return gateway
+
+
+def network_options(client: docker.DockerClient, name: str) -> dict[str, str] | None:
+    """A network's driver options; None when there is no such network."""
+    try:
+        return dict(client.networks.get(name).attrs.get("Options") or {})
+    except docker.errors.NotFound:
+        return None
+
+
+def remove_network(client: docker.DockerClient, name: str) -> bool:
+    """Remove a network; False when there was none."""
+    try:
+        client.networks.get(name).remove()
+    except docker.errors.NotFound:
+        return False
+    return True
+
+
+def container_ip(client: docker.DockerClient, name_or_id: str, network: str) -> str | None:
+    """The container's address on a network; None when it is not on it (or not there at all)."""
+    try:
+        attrs = client.api.inspect_container(name_or_id)
+    except docker.errors.NotFound:
+        return None
+    networks = (attrs.get("NetworkSettings") or {}).get("Networks") or {}
+    return (networks.get(network) or {}).get("IPAddress") or None

@@ -137,6 +137,20 @@ class TorchFacts:
     mps_available: bool | None = None
     init_error: str | None = None  # a CUDA initialisation warning or error, verbatim
     driver_cuda_found: str | None = None  # "found version 9010" in torch's warning -> "9.1"
+    messages: tuple[str, ...] = ()  # torch's own warnings and errors in a report, verbatim, one per message
+
+
+@dataclass(frozen=True)
+class ReportFacts:
+    """What a pasted report showed, and what it did not: where each fact was read (the report's lines,
+    verbatim), the fields the text never reached, and what had to be undone to read it."""
+
+    kind: str  # "collect_env"
+    lines: tuple[tuple[str, str], ...] = ()  # (what was read, the line it was read from): ("PyTorch version", "PyTorch version: 2.6.0+cu126")
+    missing: tuple[str, ...] = ()  # fields the text never reached: ("Nvidia driver version", ...)
+    ends_inside: str | None = None  # "the GPU list": the text stops inside a field of several lines
+    reports: int = 1  # collect_env reports in the paste; the first one is judged
+    repaired: tuple[str, ...] = ()  # what was undone to read it: "full-width colons", "Markdown quote marks", ...
 
 
 @dataclass(frozen=True)
@@ -152,6 +166,7 @@ class HostFacts:
     torch: TorchFacts | None = None  # None: not probed (doctor without --torch)
     pci_gpu_vendors: tuple[str, ...] = ()  # "nvidia" | "amd" | "intel", from PCI display devices
     source: str = "probe"  # "probe" | "collect_env" | "report"
+    report: ReportFacts | None = None  # a pasted report's lines and gaps (None when this machine was probed)
 
 
 def to_dict(value: Any) -> Any:

@@ -17,6 +17,7 @@ from torchlab.config import Config
 from torchlab.decide.choice import Choice, choose
 from torchlab.decide.plan import make_plan
 from torchlab.errors import CHECK_FAILED, HOST_UNFIT, OK, UserError
+from torchlab.files import check_writable
 from torchlab.lab.catalog import Lab, LabCatalog, find_lab, open_catalog
 from torchlab.lab.smoke import smoke_summary
 from torchlab.lab.workspace import default_workspace_dir, init_workspace
@@ -66,8 +67,13 @@ class UpResult:
 def up(request: UpRequest, config: Config, env: Mapping[str, str], say: Say) -> UpResult:
     catalog = open_catalog(config=config)
     lab = find_lab(catalog, request.lab)
+    check_writable(config.data_dir, f"data folder {config.data_dir}")
     with lab_lock(config.data_dir, lab.id, say):
         running = find_running(config, lab.id, env)
+        if running is not None and running.workspace_gone:
+            say(f"{lab.id} is running but its workspace {running.workspace} is gone; taking it down and starting it afresh")
+            runtime_of(running, config, env).stop(lab.id)
+            running = None
         if running is not None:
             say(f"{lab.id} is already running ({running.runtime}, {running.variant}); not starting another")
             smoke = prove(runtime_of(running, config, env), running, None, catalog, lab, request, quiet)
@@ -92,6 +98,8 @@ def prepare_workspace(lab: Lab, config: Config, say: Say) -> Path:
     """The lab's workspace: made the first time, kept as it is after (never overwritten)."""
     root = default_workspace_dir(config, lab.id)
     made = init_workspace(lab, root)
+    if made.set_aside is not None:
+        say(made.set_aside.describe())
     say(f"workspace {root}: {'made' if made.created else 'kept as it is'}")
     if made.version != made.shipped_version:
         say(f"the workspace is {lab.id} {made.version}; this torchlab ships {made.shipped_version}: "

@@ -6,7 +6,8 @@ LAB_DIR holds lab.toml and smoke/checks.py. Every `check_*` function of checks.p
 order, each with the same fixed seed, and is reported by its name without the "check_" prefix;
 an exception fails that check only. Modules beside checks.py are importable by name while the
 checks run (worker processes started with spawn import them that way). Exit codes: 0 no check
-failed, 1 a check failed, 2 usage (unknown or absent device, not a lab folder, no torch).
+failed, 1 a check failed, 2 usage (unknown device, not a lab folder, no torch), 3 the device asked
+for is not here (the host cannot: no GPU, no driver, a CPU build of torch), with torch's own reason.
 
 This file runs inside lab containers and native environments where torchlab is not installed:
 it needs only the standard library and torch. `run_lab(lab_dir, device)` gives the same document
@@ -24,6 +25,7 @@ import random
 import re
 import sys
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
@@ -45,6 +47,14 @@ Check = Callable[[str], Any]
 
 class LabError(Exception):
     """The folder is not a runnable lab, or the device cannot be used; the message is one line."""
+
+    exit_code = 2
+
+
+class DeviceAbsent(LabError):
+    """The device asked for is not here: the host cannot run the checks on it."""
+
+    exit_code = 3
 
 
 # --- reading the lab ----------------------------------------------------------------------------
@@ -111,6 +121,24 @@ def available_devices(torch: ModuleType) -> list[str]:
     return found + ["cpu"]
 
 
+def why_absent(device: str, torch: ModuleType) -> str:
+    """Torch's own reason a device is absent: what initialising CUDA raises (or warns), or MPS's state."""
+    if device == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        built = mps is not None and mps.is_built()
+        return "torch.backends.mps.is_available() is False" if built else "this torch is built without MPS"
+    raised = ""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            torch.cuda.init()
+        except Exception as exc:  # torch raises RuntimeError or AssertionError, with its reason
+            raised = str(exc)
+    said = [text for text in [raised, *(str(w.message) for w in caught)] if text.strip()]
+    text = said[0] if said else "torch.cuda.is_available() is False"
+    return one_line(re.sub(r"\s*\(Triggered internally at [^)]*\)\.?", "", text))
+
+
 def resolve_device(requested: str, torch: ModuleType) -> str:
     if requested not in DEVICES:
         raise LabError(f"unknown device {requested!r}; expected one of {', '.join(DEVICES)}")
@@ -118,7 +146,8 @@ def resolve_device(requested: str, torch: ModuleType) -> str:
     if requested == "auto":
         return found[0]
     if requested not in found:
-        raise LabError(f"device {requested!r} is not available here; this torch sees {', '.join(found)}")
+        raise DeviceAbsent(f"device {requested!r} is not available here (torch {torch.__version__} says: "
+                           f"{why_absent(requested, torch)}); this torch sees {', '.join(found)}")
     return requested
 
 
@@ -272,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
             document = run_lab(args.lab_dir, args.device)
     except LabError as exc:
         print(f"runner: error: {exc}", file=sys.stderr)
-        return 2
+        return exc.exit_code
     print(render_table(document), file=sys.stderr)
     if args.json:
         print(json.dumps(document, indent=2))

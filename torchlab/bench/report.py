@@ -20,6 +20,7 @@ from rich.text import Text
 
 from torchlab.bench.peaks import Peaks, cpu_peaks, match_device
 from torchlab.errors import UserError
+from torchlab.files import read_text
 
 SCHEMA = "torchlab.bench/1"
 RAW_SCHEMA = "torchlab.bench.measure/1"
@@ -162,15 +163,33 @@ def live_progress(console: Console) -> Iterator[Callable[[str, int, int, object]
 def load_document(path: Path) -> dict:
     """A saved `torchlab bench --json` document; one line naming the file when it is not one."""
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise UserError(f"{path}: cannot read it ({exc.strerror or exc})") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        document = json.loads(read_text(path, f"--compare {path}"))  # a regular, small, UTF-8 file
+    except json.JSONDecodeError as exc:
         raise UserError(f"{path}: not a JSON document ({exc}); expected a `torchlab bench --json` result") from None
     schema = document.get("schema") if isinstance(document, dict) else None
-    if schema != SCHEMA or not isinstance(document.get("results"), list):
+    if schema != SCHEMA:
         raise UserError(f"{path}: schema {schema!r} is not {SCHEMA!r}; expected a `torchlab bench --json` result")
+    problem = document_problem(document)
+    if problem:
+        raise UserError(f"{path}: {problem}; expected a `torchlab bench --json` result")
     return document
+
+
+def document_problem(document: dict) -> Optional[str]:
+    """What in a saved run is not of its kind (compare reads these fields); None when all is."""
+    if not isinstance(document.get("device"), dict):
+        return '"device" is not an object'
+    if not isinstance(document.get("results"), list):
+        return '"results" is not a list'
+    for index, result in enumerate(document["results"]):
+        if not isinstance(result, dict) or not isinstance(result.get("kind"), str):
+            return f'results[{index}] has no "kind"'
+        for key, kinds in (("value", (int, float)), ("fraction", (int, float)), ("size", (int, float)),
+                           ("dtype", (str,)), ("unit", (str,)), ("status", (str,))):
+            value = result.get(key)
+            if value is not None and (not isinstance(value, kinds) or isinstance(value, bool)):
+                return f"results[{index}].{key} is {json.dumps(value)}, not a {'number' if str not in kinds else 'string'}"
+    return None
 
 
 def result_key(result: dict) -> tuple:

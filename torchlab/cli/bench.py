@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import sys
 from enum import Enum
-from pathlib import Path
 from typing import TYPE_CHECKING, Optional, Tuple
 
 import typer
 
+from torchlab.cli.flags import path_flag
 from torchlab.cli.output import echo_json
 from torchlab.errors import CHECK_FAILED, HOST_UNFIT, OK, USAGE, UserError
 
@@ -52,8 +52,8 @@ def bench(
     device: Device = typer.Option(Device.auto, "--device", help="Where to measure; auto picks cuda, then mps, then cpu."),
     lab: Optional[str] = typer.Option(None, "--lab", metavar="LAB", help="Measure inside this lab's running environment."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document (torchlab.bench/1) on stdout."),
-    plot: Optional[Path] = typer.Option(None, "--plot", metavar="FILE", help="Write a PNG of measured vs peak to this file."),
-    compare: Optional[Tuple[Path, Path]] = typer.Option(
+    plot_flag: Optional[str] = typer.Option(None, "--plot", metavar="FILE", help="Write a PNG of measured vs peak to this file."),
+    compare_flag: Optional[Tuple[str, str]] = typer.Option(
         None, "--compare", metavar="A.json B.json", help="Show two saved --json runs side by side."
     ),
 ) -> None:
@@ -63,6 +63,8 @@ def bench(
     from torchlab.bench import report
 
     console = Console(stderr=True)
+    plot = path_flag(plot_flag, "--plot")
+    compare = tuple(path_flag(value, "--compare") for value in compare_flag) if compare_flag else None
     if compare:
         if plot or lab:
             raise UserError("--compare shows two saved runs; it takes no --plot or --lab")

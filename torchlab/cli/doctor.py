@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
+from typing import Optional
 
 import typer
 
+from torchlab.cli.flags import path_flag
 from torchlab.cli.output import echo_json, stderr_console
 from torchlab.config import load_config
 from torchlab.errors import CHECK_FAILED, OK
@@ -15,7 +16,7 @@ from torchlab.errors import CHECK_FAILED, OK
 def doctor(
     json_out: bool = typer.Option(False, "--json", help="Print one JSON document (torchlab.doctor/1) on stdout."),
     torch: bool = typer.Option(False, "--torch", help="Also inspect torch in this Python (slow: imports torch)."),
-    from_file: Path | None = typer.Option(
+    from_file: Optional[str] = typer.Option(
         None, "--from", metavar="REPORT", help="Re-diagnose a saved `doctor --json` report or collect_env text."
     ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show every fact and the details of passing checks."),
@@ -29,8 +30,9 @@ def doctor(
     """
     from torchlab.doctor.diagnose import diagnose, read_report  # start-up: other commands need no diagnosis
 
-    if from_file is not None:
-        facts = read_report(from_file)
+    report = path_flag(from_file, "--from")
+    if report is not None:
+        facts = read_report(report)
     else:
         from torchlab.probe.host import probe_host  # start-up: --from probes nothing (no docker-py)
 
@@ -45,5 +47,5 @@ def doctor(
     else:
         from torchlab.doctor.render import print_doctor  # start-up: rich only for people
 
-        print_doctor(result, stderr_console(), verbose=verbose, origin=str(from_file) if from_file else None)
+        print_doctor(result, stderr_console(), verbose=verbose, origin=str(report) if report else None)
     raise typer.Exit(CHECK_FAILED if result.failed else OK)

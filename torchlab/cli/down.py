@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Optional
 
 import typer
@@ -34,4 +35,11 @@ def down(
     for item in found:
         with lab_lock(config.data_dir, item.lab, console.print):
             runtime_of(item, config, os.environ).stop(item.lab)
-        console.print(f"{item.lab} stopped ({item.runtime}); workspace kept: {item.workspace}")
+        console.print(f"{item.lab} stopped ({item.runtime}); {workspace_words(item.workspace)}", markup=False)
+
+
+def workspace_words(workspace: str) -> str:
+    """What became of the workspace: kept, or (deleted while the lab ran) already gone."""
+    if workspace and not Path(workspace).is_dir():
+        return f"its workspace {workspace} was already gone; `torchlab up` makes a fresh one"
+    return f"workspace kept: {workspace}"

@@ -30,7 +30,9 @@ app = typer.Typer(
         "a hash of all that goes into it and reused while that is unchanged.\n\n"
         "Exit codes: 0 done; 2 a bad option or setting (a CA bundle that is not there, a wheelhouse "
         "without the torch wheel, no registry set); 3 Docker cannot be used, the base image is "
-        "missing, or a build or push failed; 130 interrupted (the layers built so far are cached)."
+        "missing, the PyTorch wheel index a build needs does not answer (with a PyPI index_url, every "
+        "build but PyPI's own comes from it), or a build or push failed; 130 interrupted (the layers "
+        "built so far are cached)."
     ),
     no_args_is_help=True,
     rich_markup_mode=None,
@@ -124,9 +126,9 @@ def run_action(action: Action, schema: str, variant: str, json_output: bool) -> 
         result = action(store, client, spec, config, progress)
     except KeyboardInterrupt:
         progress.close()
-        print("torchlab: interrupted; the layers built so far are cached: run the same command again to go on",
+        print("torchlab: note: the layers built so far are cached: run the same command again to go on",
               file=sys.stderr)
-        raise typer.Exit(INTERRUPTED) from None
+        raise
     finally:
         progress.close()
         client.close()

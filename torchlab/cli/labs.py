@@ -7,12 +7,15 @@ from typing import Optional
 
 import typer
 
+from torchlab.cli.flags import path_flag
 from torchlab.cli.output import echo_json, stdout_console
 from torchlab.config import Config, load_config
 from torchlab.errors import UserError
+from torchlab.files import check_writable
 from torchlab.lab.catalog import Lab, LabCatalog, find_lab, open_catalog
 from torchlab.lab.workspace import (
     InitResult,
+    SetAside,
     UpgradeResult,
     default_workspace_dir,
     init_workspace,
@@ -32,11 +35,11 @@ LABS_DIR_OPTION = typer.Option(None, "--labs-dir", help="Another labs folder (de
 DIR_OPTION = typer.Option(None, "--dir", help="The workspace folder (default: <data_dir>/workspaces/LAB).")
 
 
-def parent_labs_dir(ctx: typer.Context, labs_dir: Optional[Path]) -> Optional[Path]:
+def parent_labs_dir(ctx: typer.Context, labs_dir: Optional[str]) -> Optional[Path]:
     """A subcommand's --labs-dir, else the one given to `torchlab labs --labs-dir DIR`."""
-    if labs_dir is not None or ctx.parent is None:
-        return labs_dir
-    return ctx.parent.params.get("labs_dir")
+    if labs_dir is None and ctx.parent is not None:
+        labs_dir = ctx.parent.params.get("labs_dir")
+    return path_flag(labs_dir, "--labs-dir")
 
 
 def workspace_summary(config: Config, lab: Lab) -> dict[str, object] | None:
@@ -88,13 +91,13 @@ def print_listing(document: dict[str, object]) -> None:
 def labs(
     ctx: typer.Context,
     as_json: bool = JSON_OPTION,
-    labs_dir: Optional[Path] = LABS_DIR_OPTION,
+    labs_dir: Optional[str] = LABS_DIR_OPTION,
 ) -> None:
     """List the labs, their versions and your workspaces."""
     if ctx.invoked_subcommand is not None:
         return
     config = load_config()
-    document = listing_document(open_catalog(labs_dir, config), config)
+    document = listing_document(open_catalog(path_flag(labs_dir, "--labs-dir"), config), config)
     if as_json:
         echo_json(document)
     else:
@@ -136,7 +139,7 @@ def show(
     ctx: typer.Context,
     lab: str = typer.Argument(..., help="A lab id or alias, e.g. module-1."),
     as_json: bool = JSON_OPTION,
-    labs_dir: Optional[Path] = LABS_DIR_OPTION,
+    labs_dir: Optional[str] = LABS_DIR_OPTION,
 ) -> None:
     """One lab's details: packages, accelerator, resources it needs, your workspace."""
     config = load_config()
@@ -148,8 +151,19 @@ def show(
         print_lab(document)
 
 
-def workspace_dir(config: Config, lab: Lab, directory: Optional[Path]) -> Path:
-    return directory.expanduser() if directory is not None else default_workspace_dir(config, lab.id)
+def workspace_dir(config: Config, lab: Lab, directory: Optional[str]) -> Path:
+    """--dir (checked: a folder, or one that can be made), else the default under the data folder."""
+    chosen = path_flag(directory, "--dir")
+    if chosen is None:
+        return default_workspace_dir(config, lab.id)
+    check_writable(chosen, f"--dir {chosen}", "--dir")
+    return chosen
+
+
+def say_set_aside(aside: Optional[SetAside]) -> None:
+    """A damaged workspace record was set aside: said on stderr, the command goes on."""
+    if aside is not None:
+        typer.echo(f"torchlab: note: {aside.describe()}", err=True)
 
 
 def describe_init(result: InitResult) -> str:
@@ -167,13 +181,17 @@ def describe_init(result: InitResult) -> str:
 def init(
     ctx: typer.Context,
     lab: str = typer.Argument(..., help="A lab id or alias, e.g. module-1."),
-    directory: Optional[Path] = DIR_OPTION,
-    labs_dir: Optional[Path] = LABS_DIR_OPTION,
+    directory: Optional[str] = DIR_OPTION,
+    labs_dir: Optional[str] = LABS_DIR_OPTION,
 ) -> None:
     """Create the lab's workspace, or add the files missing from it (never overwrites)."""
     config = load_config()
     found = find_lab(open_catalog(parent_labs_dir(ctx, labs_dir), config), lab)
-    result = init_workspace(found, workspace_dir(config, found, directory))
+    root = workspace_dir(config, found, directory)
+    if directory is None:
+        check_writable(config.data_dir, f"data folder {config.data_dir}")
+    result = init_workspace(found, root)
+    say_set_aside(result.set_aside)
     typer.echo(describe_init(result))
 
 
@@ -208,14 +226,15 @@ def describe_upgrade(result: UpgradeResult) -> list[str]:
 def upgrade(
     ctx: typer.Context,
     lab: str = typer.Argument(..., help="A lab id or alias, e.g. module-1."),
-    directory: Optional[Path] = DIR_OPTION,
+    directory: Optional[str] = DIR_OPTION,
     as_json: bool = JSON_OPTION,
-    labs_dir: Optional[Path] = LABS_DIR_OPTION,
+    labs_dir: Optional[str] = LABS_DIR_OPTION,
 ) -> None:
     """Upgrade the workspace to the lab version shipped; your changed files are kept as they are."""
     config = load_config()
     found = find_lab(open_catalog(parent_labs_dir(ctx, labs_dir), config), lab)
     result = upgrade_workspace(found, workspace_dir(config, found, directory))
+    say_set_aside(result.set_aside)
     if as_json:
         echo_json(upgrade_document(result))
     else:

@@ -22,6 +22,8 @@ def shell(lab: str = typer.Argument(..., help="A lab id or alias, e.g. module-1.
     running = find_running(config, lab_id, os.environ)
     if running is None:
         raise UserError(f"{lab_id} is not running; start it with `torchlab up {lab_id}`", USAGE)
+    if running.fix():
+        raise UserError(f"{lab_id} is broken: {running.fix()}", HOST_UNFIT)
     command = runtime_of(running, config, os.environ).shell(running, sys.stdin.isatty())
     code = run_interactive(command.argv, env=command.env, cwd=command.cwd)
     if code == 127:

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import os
 from enum import Enum
-from pathlib import Path
 from typing import Optional
 
 import typer
 
+from torchlab.cli.flags import path_flag
 from torchlab.config import load_config
 from torchlab.errors import UserError
 from torchlab.lab.catalog import Lab, LabCatalog, find_lab, open_catalog
@@ -66,10 +66,10 @@ def smoke(
     lab: str = typer.Argument(..., help="A lab id or alias, e.g. module-0."),
     device: Device = typer.Option(Device.auto, "--device", help="Where the checks run; auto picks the best found."),
     as_json: bool = typer.Option(False, "--json", help="Print the runner's one JSON document on stdout."),
-    labs_dir: Optional[Path] = typer.Option(None, "--labs-dir", help="Another labs folder."),
+    labs_dir: Optional[str] = typer.Option(None, "--labs-dir", help="Another labs folder."),
 ) -> None:
     """Run a lab's smoke checks in this Python environment; exit 1 if a check failed."""
-    catalog = open_catalog(labs_dir)
+    catalog = open_catalog(path_flag(labs_dir, "--labs-dir"))
     found = find_lab(catalog, lab)
     result = smoke_where_it_runs(catalog, found, device.value)
     if result is None:

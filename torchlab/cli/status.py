@@ -11,7 +11,8 @@ from torchlab.cli.output import echo_json, stderr_console
 from torchlab.config import load_config
 
 SCHEMA = "torchlab.status/1"
-HEALTH_STYLE = {"ok": "green", "no jupyter": "", "not answering": "yellow", "stopped": "red"}
+HEALTH_STYLE = {"ok": "green", "no jupyter": "", "not answering": "yellow", "stopped": "red",
+                "broken: workspace gone": "red"}
 
 
 def uptime_text(seconds: int | None) -> str:
@@ -51,3 +52,5 @@ def show(labs: list[dict]) -> None:
         console.print(line, soft_wrap=True)
         if lab["url"]:
             console.print(f'  {lab["url"]}', soft_wrap=True, highlight=False, markup=False)
+        if lab.get("fix"):
+            console.print(f'  fix: {lab["fix"]}', soft_wrap=True, highlight=False, markup=False)

@@ -4,10 +4,12 @@ and which torch build an image holds (`images --variant`). Pure."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Optional, Protocol
 
 from torchlab.decide import compat
+from torchlab.decide.findings import collect_findings
 from torchlab.decide.findings.docker import why_no_docker
 from torchlab.decide.plan import Plan
 from torchlab.errors import HOST_UNFIT, USAGE, UserError
@@ -72,7 +74,7 @@ def choose(plan: Plan, facts: HostFacts, runtime: str = "auto", variant: str = "
     if variant not in VARIANTS:
         raise UserError(f"--variant {variant}: expected one of {', '.join(VARIANTS)}")
     chosen, runtime_reason = choose_runtime(plan, facts, runtime)
-    build = choose_variant(variant, plan, plan.torch_version, on_this_host=True)
+    build = choose_variant(variant, plan, plan.torch_version, on_this_host=True, doctor_says=lambda: gpu_finding(plan, facts))
     where = f" on {build.device}" if variant == "auto" else ""
     reasons = [runtime_reason, f"variant {build.variant}{where}: {build.reason}"]
     device = build.device
@@ -94,11 +96,19 @@ def choose_runtime(plan: Plan, facts: HostFacts, wanted: str) -> tuple[str, str]
     return wanted, f"runtime {wanted}: asked for with --runtime {wanted}"
 
 
-def choose_variant(wanted: str, plan: Optional[Plan], torch_version: str, on_this_host: bool = False) -> VariantChoice:
+def gpu_finding(plan: Plan, facts: HostFacts) -> str:
+    """The doctor's first GPU finding that is not ok, as "doctor: gpu.none: No GPU found: ...", or ""."""
+    areas = ("gpu", "nvidia", "amd", "apple", "wsl")
+    found = [f for f in collect_findings(facts, plan) if f.id.split(".")[0] in areas and f.status in ("warn", "fail")]
+    return f"doctor: {found[0].id}: {found[0].title}" if found else ""
+
+
+def choose_variant(wanted: str, plan: Optional[Plan], torch_version: str, on_this_host: bool = False,
+                   doctor_says: Callable[[], str] = lambda: "") -> VariantChoice:
     """The plan's variant ("auto", or its family: "cuda", "rocm"), or the one asked for: "cpu" or
-    exact ("cuda-12.6"). A GPU family the plan lacks is refused `on_this_host` (`up`); otherwise
-    (course staff build images on machines without that GPU) it gets a default build. `plan` is
-    needed for "auto" and the bare families only."""
+    exact ("cuda-12.6"). A GPU family the plan lacks is refused `on_this_host` (`up`), with the
+    doctor's finding on the host's GPUs; otherwise (course staff build images on machines without
+    that GPU) it gets a default build. `plan` is needed for "auto" and the bare families only."""
     if not VARIANT.match(wanted):
         raise UserError(f"--variant {wanted}: expected auto, cpu, cuda, rocm, cuda-X.Y or rocm-X.Y", USAGE)
     family, _, version = wanted.partition("-")
@@ -108,8 +118,10 @@ def choose_variant(wanted: str, plan: Optional[Plan], torch_version: str, on_thi
         return VariantChoice(plan.variant, plan.torch_index, plan.torch_version, plan.reasons.get("variant", ""), plan.device)
     if on_this_host and plan is not None:
         gpu = "NVIDIA GPU" if family == "cuda" else "AMD GPU"
+        finding = doctor_says()
+        why = f"{plan.reasons['variant']}; {finding}" if finding else plan.reasons["variant"]
         raise UserError(f"--variant {wanted}: this host has no {gpu} that torch {plan.torch_version} can use "
-                        f"({plan.reasons['variant']}); see `torchlab doctor`, or use --variant cpu", HOST_UNFIT)
+                        f"({why}); see `torchlab doctor`, or use --variant cpu", HOST_UNFIT)
     return gpu_variant(family, version, torch_version)
 
 

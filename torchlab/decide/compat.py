@@ -1,151 +1,34 @@
-"""What changes with every PyTorch and driver release, as data, with the source beside each entry.
+"""What each torch, CUDA, ROCm and driver release supports: lookups in torchlab.knowledge.
 
-Facts and sources written up in docs/COMPAT.md. Re-check them there when a torch
-or CUDA release comes out; code elsewhere only looks things up here.
+The facts live as sourced data in `torchlab/knowledge/` and are written up in docs/COMPAT.md; this
+module only asks them questions the decisions need ("which builds of torch 2.13 run on driver 570
+and compute capability 12.0?"). It holds no table of its own besides the labs' torch release.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from torchlab import knowledge
+from torchlab.knowledge import CudaDriverFloor, TorchRelease
+from torchlab.knowledge.platforms import MACOS_X86_LAST_TORCH, MPS_FIRST_MACOS, MPS_FIRST_TORCH, MPS_MIN_MACOS
+
+__all__ = ["MACOS_X86_LAST_TORCH", "MPS_FIRST_MACOS", "MPS_FIRST_TORCH", "MPS_MIN_MACOS"]
 
 # The torch release the labs are built and tested on (the CPU wheel our CI has on disk).
 LAB_TORCH_VERSION = "2.13.0"
 
-
-@dataclass(frozen=True)
-class CudaBuild:
-    index: str  # the wheel index tag: "cu126"
-    cuda: str  # "12.6"
-    min_driver_linux: str
-    min_driver_windows: str
-    source: str
-
-
-# Minimum driver per torch CUDA index: the minor-version-compatibility floors (B1, B3).
-_B3 = "docs/COMPAT.md B3: uv crates/uv-torch, light-the-torch; NVIDIA minor version compatibility"
-CUDA_BUILDS: tuple[CudaBuild, ...] = (
-    CudaBuild("cu132", "13.2", "580", "580", _B3),
-    CudaBuild("cu130", "13.0", "580", "580", _B3),
-    CudaBuild("cu129", "12.9", "525.60.13", "528.33", _B3),
-    CudaBuild("cu128", "12.8", "525.60.13", "528.33", _B3),
-    CudaBuild("cu126", "12.6", "525.60.13", "528.33", _B3),
-    CudaBuild("cu124", "12.4", "525.60.13", "528.33", _B3),
-    CudaBuild("cu121", "12.1", "525.60.13", "528.33", _B3),
-    CudaBuild("cu120", "12.0", "525.60.13", "528.33", _B3),
-    CudaBuild("cu118", "11.8", "450.80.02", "452.39", _B3),
-    CudaBuild("cu117", "11.7", "450.80.02", "452.39", _B3),
-    CudaBuild("cu116", "11.6", "450.80.02", "452.39", _B3),
-    CudaBuild("cu113", "11.3", "450.80.02", "452.39", _B3),
-    CudaBuild("cu111", "11.1", "450.80.02", "452.39", _B3),
-    CudaBuild("cu110", "11.0", "450.36.06", "451.22", _B3),
-    CudaBuild("cu102", "10.2", "440.33", "441.22", _B3),
-    CudaBuild("cu101", "10.1", "418.39", "418.96", _B3),
-    CudaBuild("cu100", "10.0", "410.48", "411.31", _B3),
-    CudaBuild("cu92", "9.2", "396.26", "398.26", _B3),
-    CudaBuild("cu91", "9.1", "390.46", "391.29", _B3),
-    CudaBuild("cu90", "9.0", "384.81", "385.54", _B3),
-    CudaBuild("cu80", "8.0", "375.26", "376.51", _B3),
-)
-
-
-@dataclass(frozen=True)
-class TorchRelease:
-    minor: str  # "2.13"
-    cuda_stable: tuple[str, ...]
-    cuda_experimental: tuple[str, ...]
-    rocm: tuple[str, ...]
-    source: str = "docs/COMPAT.md B5: pytorch RELEASE.md, Release Compatibility Matrix"
-
-
-TORCH_RELEASES: tuple[TorchRelease, ...] = (
-    TorchRelease("2.14", ("12.6", "13.0", "13.2"), (), ()),  # its ROCm entry reads "7.14": unverified
-    TorchRelease("2.13", ("12.6", "13.0"), ("13.2",), ("7.2",)),
-    TorchRelease("2.12", ("12.6", "13.0"), ("13.2",), ("7.2",)),
-    TorchRelease("2.11", ("12.6", "12.8", "13.0"), (), ("7.2",)),
-    TorchRelease("2.10", ("12.6", "12.8"), ("13.0",), ("7.1",)),
-    TorchRelease("2.9", ("12.6", "12.8"), ("13.0",), ("6.4",)),
-    TorchRelease("2.8", ("12.6", "12.8"), ("12.9",), ("6.4",)),
-    TorchRelease("2.7", ("11.8", "12.6"), ("12.8",), ("6.3",)),
-    TorchRelease("2.6", ("11.8", "12.4"), ("12.6",), ("6.2.4",)),
-    TorchRelease("2.5", ("11.8", "12.1", "12.4"), (), ("6.2",)),
-    TorchRelease("2.4", ("11.8", "12.1"), ("12.4",), ("6.1",)),
-    TorchRelease("2.3", ("11.8",), ("12.1",), ("6.0",)),
-)
-
-
-@dataclass(frozen=True)
-class CudaArches:
-    """Compute capabilities compiled into a torch CUDA wheel; `ptx` can JIT to newer GPUs."""
-
-    cuda: str
-    torch_from: str  # first torch minor this row holds for ("2.8")
-    torch_to: str  # last torch minor ("2.14")
-    arches: tuple[str, ...]
-    ptx: str | None
-    source: str
-
-
-_B6 = "docs/COMPAT.md B6: pytorch RELEASE.md support matrix"
-CUDA_ARCHES: tuple[CudaArches, ...] = (
-    CudaArches("12.6", "2.8", "2.14", ("5.0", "6.0", "7.0", "7.5", "8.0", "8.6", "9.0"), None, _B6),
-    CudaArches("12.8", "2.8", "2.10", ("7.0", "7.5", "8.0", "8.6", "9.0", "10.0", "12.0"), None,
-               _B6 + "; pytorch PR #158700"),
-    CudaArches("12.9", "2.8", "2.10", ("7.0", "7.5", "8.0", "8.6", "9.0", "10.0", "12.0"), None,
-               _B6 + "; pytorch PR #158700"),
-    CudaArches("12.8", "2.11", "2.14", ("7.5", "8.0", "8.6", "9.0", "10.0", "12.0"), None,
-               "docs/COMPAT.md B6: pytorch#172352 (Volta dropped from cu128 in 2.11)"),
-    CudaArches("13.0", "2.9", "2.14", ("7.5", "8.0", "8.6", "9.0", "10.0", "12.0"), "12.0", _B6),
-    CudaArches("13.2", "2.12", "2.14", ("7.5", "8.0", "8.6", "9.0", "10.0", "12.0"), "12.0", _B6),
-)
-
-_B7 = "docs/COMPAT.md B7: uv LINUX_AMD_GPU_DRIVERS (torch.cuda.get_arch_list of each wheel)"
-_GFX_63 = ("gfx900", "gfx906", "gfx908", "gfx90a", "gfx942", "gfx1030", "gfx1100", "gfx1101",
-           "gfx1102", "gfx1200", "gfx1201")
-ROCM_GFX: dict[str, tuple[tuple[str, ...], str]] = {
-    "7.2": (_GFX_63 + ("gfx950", "gfx1150", "gfx1151"), _B7),
-    "7.1": (_GFX_63 + ("gfx950",), _B7),
-    "7.0": (_GFX_63 + ("gfx950",), _B7),
-    "6.4": (_GFX_63, _B7),
-    "6.3": (_GFX_63, _B7),
-    "6.2.4": (_GFX_63, _B7),
-    "6.2": (("gfx900", "gfx906", "gfx908", "gfx90a", "gfx942", "gfx1030", "gfx1100"), _B7),
-    "6.1": (("gfx900", "gfx906", "gfx908", "gfx90a", "gfx942", "gfx1030", "gfx1100", "gfx1101"), _B7),
-    "6.0": (("gfx900", "gfx906", "gfx908", "gfx90a", "gfx942", "gfx1030", "gfx1100"), _B7),
+# Where each kind of fact is written up, as docs/COMPAT.md labels its sections.
+SOURCES = {
+    "driver floors": "docs/COMPAT.md, 1. Minimum driver per CUDA build",
+    "torch builds": "docs/COMPAT.md, 2. CUDA and ROCm builds of each torch release",
+    "arch lists": "docs/COMPAT.md, 3. Compiled GPU architectures of each CUDA wheel",
+    "gfx targets": "docs/COMPAT.md, 4. ROCm gfx targets of each ROCm build",
+    "pypi builds": "docs/COMPAT.md, 5. Which CUDA build `pip install torch==X` gets from PyPI (Linux x86_64)",
+    "gpu capabilities": "docs/COMPAT.md, 6. Compute capability of NVIDIA GPUs",
+    "platforms": "docs/COMPAT.md, 7. Platform facts",
 }
-
-# macOS: MPS needs arm64 and macOS 14+ for current torch; Intel Macs stop at torch 2.2 (B8).
-MPS_MIN_MACOS = (14, 0)
-MACOS_X86_LAST_TORCH = "2.2"
-
-# GPU product name -> compute capability, for reports that name GPUs without their capability
-# (collect_env). Source: NVIDIA, "CUDA GPUs - Compute Capability" (developer.nvidia.com/cuda-gpus).
-# First match wins: the more specific patterns come first.
-_CUDA_GPUS = "NVIDIA CUDA GPUs compute capability table (developer.nvidia.com/cuda-gpus)"
-GPU_CAPABILITY: tuple[tuple[str, str], ...] = (
-    (r"\bGH200\b|\bH100\b|\bH200\b|\bH800\b", "9.0"),
-    (r"\bB200\b|\bB100\b|\bGB200\b", "10.0"),
-    (r"RTX 50\d0|RTX PRO \d+ Blackwell", "12.0"),
-    (r"RTX 40\d0|\bL40S?\b|\bL4\b|RTX \d+ Ada|RTX \d+ SFF Ada|RTX 2000 Ada", "8.9"),
-    (r"\bA100\b|\bA30\b|\bA800\b", "8.0"),
-    (r"RTX 30\d0|\bA10G?\b|\bA40\b|\bA16\b|\bA2\b|RTX A\d+", "8.6"),
-    (r"RTX 20\d0|GTX 16\d0|\bT4\b|Quadro RTX|TITAN RTX|Graphics Device", "7.5"),
-    (r"\bV100\b|TITAN V\b", "7.0"),
-    (r"\bP100\b", "6.0"),
-    (r"GTX 10\d0|GT 1030|\bP40\b|\bP4\b|Quadro P\d+|TITAN Xp|MX[1-4]\d0|GRID P4", "6.1"),
-    (r"GTX 9\d0|\bM40\b|Quadro M\d+", "5.2"),
-    (r"GTX 750|Quadro K\d+", "5.0"),
-    (r"\bK80\b", "3.7"),
-    (r"GTX 7[6-8]0|GTX 6\d0|GT 750M|\bK\d0\b", "3.0"),
-)
-
-
-def gpu_capability(name: str) -> str | None:
-    """The compute capability of a GPU known by its product name, or None when unknown."""
-    for pattern, capability in GPU_CAPABILITY:
-        if re.search(pattern, name, re.IGNORECASE):
-            return capability
-    return None
+_RELEASE = re.compile(r"^\d+\.\d+(?:\.\d+)*(?:\+(?:cu\d+|cpu))?$")  # "2.6.0+cu126", "1.5.0": not a0/dev/git
 
 
 def version_tuple(version: str) -> tuple[int, ...]:
@@ -159,59 +42,90 @@ def version_tuple(version: str) -> tuple[int, ...]:
 
 
 def torch_minor(version: str) -> str:
-    major_minor = version_tuple(version)[:2]
-    return ".".join(map(str, major_minor))
+    return knowledge.parse_torch_version(version)[0]
+
+
+def is_release(torch_version: str) -> bool:
+    """A published wheel ("2.6.0+cu126", "1.5.0"); not a nightly or source build, whose arch lists differ."""
+    return bool(_RELEASE.match(torch_version.strip()))
 
 
 def torch_release(version: str) -> TorchRelease | None:
-    minor = torch_minor(version)
-    return next((release for release in TORCH_RELEASES if release.minor == minor), None)
+    return knowledge.torch_release(version)
 
 
-def cuda_build(cuda: str) -> CudaBuild | None:
-    """The build row for a CUDA version such as "12.6" or "12.6.3" ("12.1.105" -> cu121)."""
-    major_minor = ".".join(map(str, version_tuple(cuda)[:2]))
-    return next((build for build in CUDA_BUILDS if build.cuda == major_minor), None)
+def cuda_build(cuda: str) -> CudaDriverFloor | None:
+    """The build row (index tag and driver floors) for a CUDA version: "12.6", "12.6.3", "12.1.105"."""
+    return knowledge.driver_floor(cuda)
 
 
 def min_driver(cuda: str, windows: bool = False) -> str | None:
-    build = cuda_build(cuda)
-    if build is None:
-        return None
-    return build.min_driver_windows if windows else build.min_driver_linux
+    return knowledge.min_driver(cuda, windows)
 
 
 def driver_at_least(driver: str, minimum: str) -> bool:
     return version_tuple(driver) >= version_tuple(minimum)
 
 
-def cuda_arches(cuda: str, torch_version: str) -> CudaArches | None:
-    """The compute capabilities of torch `torch_version`'s CUDA `cuda` wheel, when known."""
-    minor = version_tuple(torch_minor(torch_version))
-    cuda_mm = ".".join(map(str, version_tuple(cuda)[:2]))
-    for row in CUDA_ARCHES:
-        if row.cuda == cuda_mm and version_tuple(row.torch_from) <= minor <= version_tuple(row.torch_to):
-            return row
-    return None
+def newest_cuda_for_driver(driver: str, windows: bool = False) -> str | None:
+    """The newest CUDA version whose floor the driver meets ("570.124.04" -> "12.9"), None below all."""
+    fits = [row.cuda for row in knowledge.CUDA_DRIVER_FLOORS
+            if driver_at_least(driver, row.min_driver_windows if windows else row.min_driver_linux)]
+    return max(fits, key=version_tuple, default=None)
 
 
-def capability_supported(capability: str, arches: tuple[str, ...], ptx: str | None) -> bool:
-    """A GPU runs a wheel if a compiled arch has its major and no higher minor, or PTX can JIT."""
-    cc = version_tuple(capability)
-    for arch in arches:
-        compiled = version_tuple(arch)
-        if compiled[0] == cc[0] and compiled <= cc:
-            return True
-    return ptx is not None and version_tuple(ptx) <= cc
+def gpu_capability(name: str) -> str | None:
+    """The compute capability of a GPU known by its product name, or None when unknown."""
+    return knowledge.compute_capability(name)
+
+
+def build_arch_list(torch_version: str, cuda: str | None = None) -> tuple[str, ...] | None:
+    """torch.cuda.get_arch_list() of a torch CUDA wheel ('2.6.0+cu126' or '1.5.0' with cuda '10.2'),
+    None when the tables do not have it (a nightly, a source build, an untabled build)."""
+    if not is_release(torch_version):
+        return None
+    return knowledge.arch_list(torch_version, cuda)
+
+
+def runs_on(capability: str, arch_list: tuple[str, ...]) -> bool:
+    """A GPU of this compute capability has kernels in a build with this arch list (SASS or PTX)."""
+    return knowledge.capability_supported(capability, arch_list)
+
+
+def newer_than(capability: str, arch_list: tuple[str, ...]) -> bool:
+    """A GPU newer than every SASS arch of a build (it needs a newer torch, not an older one)."""
+    sass = knowledge.sm_capabilities(arch_list)
+    return bool(sass) and version_tuple(capability) > max(version_tuple(cc) for cc in sass)
+
+
+def arch_span(arch_list: tuple[str, ...]) -> str:
+    """('sm_50', ..., 'sm_90') -> 'sm_50 to sm_90'; with PTX: '..., and PTX for newer GPUs from compute_120'."""
+    sass = [a for a in arch_list if a.startswith("sm_")]
+    span = f"{sass[0]} to {sass[-1]}" if len(sass) > 1 else (sass[0] if sass else "no SASS")
+    ptx = [a for a in arch_list if a.startswith("compute_")]
+    return span + (f", and PTX ({ptx[-1]}) for newer GPUs" if ptx else "")
+
+
+def builds_with_kernels_for(capability: str) -> list[tuple[str, str]]:
+    """(torch minor, CUDA) of every tabled Linux wheel with SASS kernels for this capability (PTX JIT from
+    an old arch does not count: torch warns on such GPUs), oldest torch first."""
+    found: set[tuple[str, str]] = set()
+    for row in knowledge.CUDA_ARCH_LISTS:
+        sass = tuple(a for a in knowledge.to_arch_list(row.arch_list) if a.startswith("sm_"))
+        if runs_on(capability, sass):
+            found.update((minor, row.cuda) for minor in row.torch)
+    return sorted(found, key=lambda pair: (version_tuple(pair[0]), version_tuple(pair[1])))
+
+
+def cuda_index(cuda: str) -> str:
+    """'12.8' -> 'cu128' (the wheel index tag)."""
+    row = cuda_build(cuda)
+    return row.index if row else "cu" + "".join(cuda.split(".")[:2])
 
 
 def rocm_gfx(rocm: str) -> tuple[str, ...] | None:
-    """gfx targets of the torch ROCm wheel for ROCm `rocm` ("6.3.42131" -> the 6.3 row)."""
-    parts = version_tuple(rocm)
-    for key in (".".join(map(str, parts[:3])), ".".join(map(str, parts[:2]))):
-        if key in ROCM_GFX:
-            return ROCM_GFX[key][0]
-    return None
+    """gfx targets of torch's ROCm wheels for a ROCm version ("6.3.42131" -> the 6.3 row)."""
+    return knowledge.rocm_gfx(rocm)
 
 
 def gfx_from_override(value: str) -> str | None:
@@ -221,3 +135,13 @@ def gfx_from_override(value: str) -> str | None:
         return None
     major, minor, stepping = (int(p) for p in parts)
     return f"gfx{major}{minor:x}{stepping:x}"
+
+
+def override_for(gfx: str) -> str | None:
+    """The HSA_OVERRIDE_GFX_VERSION people use to run a chip as its family's supported target: RDNA2
+    gfx103x -> 10.3.0, RDNA3 gfx11xx -> 11.0.0, RDNA4 gfx12xx -> 12.0.0. None for others (RDNA1 gfx101x
+    is reported to crash as 10.3.0)."""
+    match = re.fullmatch(r"gfx(10|11|12)([0-9a-f])([0-9a-f])", gfx)
+    if not match or (match.group(1) == "10" and match.group(2) != "3"):
+        return None
+    return {"10": "10.3.0", "11": "11.0.0", "12": "12.0.0"}[match.group(1)]

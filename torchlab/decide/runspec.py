@@ -20,6 +20,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from torchlab.decide.jupyter import start_command
+
 JUPYTER_PORT = 8888
 CONTAINER_HOME = "/home/learner"
 CONTAINER_WORKSPACE = f"{CONTAINER_HOME}/work"
@@ -28,6 +30,7 @@ IMAGE_PYTHON = "/opt/torchlab/venv/bin/python"
 IMAGE_RUNNER = "/opt/torchlab/smoke/runner.py"
 IMAGE_LABS = "/opt/torchlab/labs"
 SCRATCH = "/tmp"  # the one folder of the image the lab user can surely write
+JUPYTER_HOME = f"{SCRATCH}/torchlab-jupyter"  # the lab's kernelspec, written at each start
 SHM_SIZE = "2g"  # DataLoader workers share batches through /dev/shm; Docker's 64 MB breaks them
 FALLBACK_USER = (1000, 1000)  # the image's learner: a lab never runs as root
 LABEL_PREFIX = "torchlab."
@@ -160,11 +163,11 @@ def lab_labels(target: LabTarget) -> tuple[tuple[str, str], ...]:
     return tuple((LABEL_PREFIX + key, value) for key, value in values.items())
 
 
-def jupyter_command(token: str) -> tuple[str, ...]:
-    return (
-        "jupyter", "lab", "--ip", "0.0.0.0", "--port", str(JUPYTER_PORT), "--no-browser",
-        f"--ServerApp.token={token}", f"--ServerApp.root_dir={CONTAINER_WORKSPACE}",
-    )
+def jupyter_command(target: LabTarget, token: str) -> tuple[str, ...]:
+    """JupyterLab on the lab's first notebook, its kernel named for the lab (decide.jupyter.START)."""
+    jupyter = ("jupyter", "lab", "--ip", "0.0.0.0", "--port", str(JUPYTER_PORT), "--no-browser",
+               f"--ServerApp.token={token}", f"--ServerApp.root_dir={CONTAINER_WORKSPACE}")
+    return start_command(IMAGE_PYTHON, JUPYTER_HOME, CONTAINER_WORKSPACE, target.lab, target.device, jupyter)
 
 
 def idle_command() -> tuple[str, ...]:
@@ -208,7 +211,7 @@ def build_runspec(
         name=container_name(target.lab, target.data_dir),
         labels=lab_labels(target),
         user=f"{uid}:{gid}",
-        command=jupyter_command(token) if jupyter else idle_command(),
+        command=jupyter_command(target, token) if jupyter else idle_command(),
         working_dir=CONTAINER_WORKSPACE,
         mounts=(Mount(str(target.workspace), CONTAINER_WORKSPACE, read_only=False),
                 Mount(home_volume(target.data_dir, uid), CONTAINER_HOME, read_only=False, kind="volume")),
@@ -227,7 +230,8 @@ def token_from_command(command: list[str] | tuple[str, ...]) -> str | None:
 
 
 def lab_url(port: int, token: str | None) -> str:
-    base = f"http://127.0.0.1:{port}/lab"
+    """JupyterLab's front door: it sends the browser (token and all) on to the lab's first page."""
+    base = f"http://127.0.0.1:{port}/"
     return f"{base}?token={token}" if token else base
 
 

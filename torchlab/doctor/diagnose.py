@@ -14,8 +14,9 @@ from typing import Any
 from torchlab import __version__
 from torchlab.decide.findings import Finding, collect_findings
 from torchlab.decide.plan import Plan, make_plan
-from torchlab.doctor.collect_env import looks_like_collect_env, parse_collect_env
+from torchlab.decide.verdict import Verdict, labs, your_torch
 from torchlab.errors import UserError
+from torchlab.files import read_text
 from torchlab.facts import (
     AmdFacts,
     AppleFacts,
@@ -26,6 +27,7 @@ from torchlab.facts import (
     MemoryFacts,
     NvidiaFacts,
     OSFacts,
+    ReportFacts,
     TorchFacts,
     from_dict,
     to_dict,
@@ -44,6 +46,11 @@ class DoctorResult:
     @property
     def failed(self) -> bool:
         return any(finding.status == "fail" for finding in self.findings)
+
+    @property
+    def verdicts(self) -> dict[str, Verdict | None]:
+        """On the learner's own torch (None when none was looked at) and on the labs' torch."""
+        return {"your_torch": your_torch(self.facts, self.findings), "labs": labs(self.facts, self.plan, self.findings)}
 
     def to_json(self) -> dict[str, Any]:
         facts = self.facts
@@ -67,7 +74,9 @@ class DoctorResult:
             "docker": to_dict(facts.docker) if facts.docker else None,
             "torch": to_dict(facts.torch) if facts.torch else None,
             "plan": asdict(self.plan),
+            "verdicts": {whose: asdict(v) if v else None for whose, v in self.verdicts.items()},
             "findings": [asdict(finding) for finding in self.findings],
+            "report": to_dict(facts.report) if facts.report else None,
         }
 
 
@@ -96,23 +105,24 @@ def facts_from_document(doc: dict[str, Any]) -> HostFacts:
         pci_gpu_vendors=tuple(host.get("pci_gpu_vendors", [])),
         docker=from_dict(DockerFacts, doc["docker"]) if doc.get("docker") else None,
         torch=from_dict(TorchFacts, doc["torch"]) if doc.get("torch") else None,
+        report=from_dict(ReportFacts, doc["report"]) if doc.get("report") else None,
         source="report",
         **accelerators,
     )
 
 
 def read_report(path: Path) -> HostFacts:
-    """Facts from a saved `doctor --json` report or a collect_env text; UserError when neither."""
-    try:
-        text = path.read_bytes().decode("utf-8", errors="replace")
-    except OSError as exc:
-        raise UserError(f"--from {path}: cannot read it ({exc.strerror or exc})") from None
+    """Facts from a saved `doctor --json` report or a collect_env text; UserError (one line) when neither."""
+    text = read_text(path, f"--from {path}")  # a regular file of a few MB at most, UTF-8 text (torchlab.files)
     if not text.strip():
         raise UserError(
             f"--from {path}: the file is empty; expected a `torchlab doctor --json` report or collect_env output"
         )
-    if text.lstrip().startswith("{"):
-        return facts_from_json_text(path, text)
+    unfenced = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith(("```", "~~~")))
+    if unfenced.lstrip().startswith("{"):
+        return facts_from_json_text(path, unfenced)
+    from torchlab.doctor.collect_env import looks_like_collect_env, parse_collect_env  # start-up: only --from reads pastes
+
     if looks_like_collect_env(text):
         try:
             return parse_collect_env(text)

@@ -1,11 +1,17 @@
-"""`torchlab doctor --gpu-probe`: prove that the GPU reaches containers, with a throw-away container
-holding the lab image's torch: is CUDA (or ROCm) available in it, and does a matmul on the GPU
-agree with the CPU's? A GPU request the engine refuses is a failure with its fix, not a skip."""
+"""`torchlab doctor --gpu-probe`: prove that the GPU reaches containers, with what is at hand.
+
+A probe, not a build: when this engine has the lab image of the plan's variant, a throw-away container
+of it runs torch (is CUDA/ROCm available, does a matmul on the GPU agree with the CPU?); otherwise a
+throw-away container of the small base image asks for the GPU and looks for it (NVIDIA: the
+`nvidia-smi` the NVIDIA Container Toolkit puts in; AMD: /dev/kfd, /dev/dri and the gfx targets sysfs
+shows inside). Nothing is built; only the base image may be pulled when it is missing. A GPU request
+the engine refuses is a failure with its fix, not a skip."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -13,17 +19,15 @@ from typing import Any
 
 from torchlab import engine
 from torchlab.config import Config
-from torchlab.decide.choice import choose
 from torchlab.decide.findings import Finding
 from torchlab.decide.runspec import IMAGE_PYTHON, probe_runspec
 from torchlab.doctor.diagnose import DoctorResult
 from torchlab.errors import UserError
-from torchlab.images.store import ensure_for_lab
-from torchlab.lab.catalog import open_catalog
 from torchlab.runtimes.docker import GPU_FIX, host_gpu_groups, the_lab_user
 
 FINDING_ID = "docker.gpu-probe"
 PROBE_TIMEOUT_S = 300
+VARIANT_LABEL = "org.torchlab.variant"
 PROBE_SCRIPT = """
 import json, torch
 out = {"torch": torch.__version__, "available": torch.cuda.is_available()}
@@ -35,6 +39,9 @@ if out["available"]:
 print(json.dumps(out))
 """
 MATMUL_TOLERANCE = 0.05  # float32 (TF32 at worst) against float64 for 512-long dot products of N(0,1)
+# Without torch: what the GPU request put into the container.
+NVIDIA_LOOK = ("nvidia-smi", "-L")
+AMD_LOOK = ("sh", "-c", "ls /dev/kfd /dev/dri && cat /sys/class/kfd/kfd/topology/nodes/*/properties | grep gfx_target_version")
 
 
 def skip(title: str) -> Finding:
@@ -51,7 +58,7 @@ def reason_to_skip(result: DoctorResult) -> str | None:
 
 
 def judge(code: int, output: str) -> Finding:
-    """The probe's printed JSON (its last line) as a finding."""
+    """The torch probe's printed JSON (its last line) as a finding."""
     lines = [line for line in output.strip().splitlines() if line.strip()]
     try:
         found: dict[str, Any] = json.loads(lines[-1]) if lines else {}
@@ -72,34 +79,105 @@ def judge(code: int, output: str) -> Finding:
                    f"torch {found.get('torch')}; a 512x512 matmul matches the CPU (max abs diff {diff:.2g})", area="docker")
 
 
+def judge_look(variant: str, image: str) -> Callable[[int, str], Finding]:
+    """How to read what a container of the base image saw of the GPU (no torch in it)."""
+    def read(code: int, output: str) -> Finding:
+        lines = [line.strip() for line in output.strip().splitlines() if line.strip()]
+        if variant.startswith("cuda"):
+            gpus = [line for line in lines if re.match(r"GPU \d+: ", line)]
+            seen = f"{len(gpus)} GPU(s): " + "; ".join(re.sub(r" \(UUID: [^)]*\)", "", g) for g in gpus)
+            fix = GPU_FIX[0].upper() + GPU_FIX[1:]
+        else:
+            gpus = [line for line in lines if "gfx_target_version" in line and not line.endswith(" 0")]
+            seen = f"/dev/kfd and /dev/dri are there; {len(gpus)} GPU node(s) in sysfs"
+            fix = "Check that /dev/kfd and /dev/dri exist on the host and that you are in the video and render groups"
+        if code != 0 or not gpus:
+            tail = " | ".join(lines[-3:]) or "no output"
+            return Finding(FINDING_ID, "fail", "A container that asked for the GPU does not see it",
+                           f"{' '.join(NVIDIA_LOOK if variant.startswith('cuda') else AMD_LOOK[:2])} in {image}: "
+                           f"exit {code}: {tail}", fix, "docker")
+        return Finding(FINDING_ID, "ok", f"The GPU reaches containers: {seen}",
+                       f"seen from a throw-away container of {image} (no torch in it: the labs' image is not here yet)",
+                       area="docker")
+    return read
+
+
 def refused(exc: BaseException) -> Finding:
     return Finding(FINDING_ID, "fail", "Docker refuses the GPU request", engine.api_error_text(exc),
                    GPU_FIX[0].upper() + GPU_FIX[1:] + "; meanwhile labs run with --variant cpu", "docker")
 
 
+def did_not_run(exc: BaseException) -> Finding:
+    if engine.gpu_refused(exc):
+        return refused(exc)
+    return Finding(FINDING_ID, "fail", "The GPU probe container did not run", engine.api_error_text(exc), "", "docker")
+
+
+def lab_image(client: Any, variant: str) -> str | None:
+    """The newest lab image of this variant the engine has (any torchlab version will do to prove the GPU)."""
+    for image in engine.list_images(client, VARIANT_LABEL):
+        if image.labels.get(VARIANT_LABEL) == variant:
+            return image.tags[0] if image.tags else image.id
+    return None
+
+
+def base_at_hand(client: Any, base: str, say: Callable[[str], None]) -> str | None:
+    """None when the base image is here (pulled if it was not); else why it is not."""
+    if engine.image_info(client, base) is not None:
+        return None
+    say(f"base image {base} is not here; pulling it for the probe (nothing is built)")
+    try:
+        engine.pull_image(client, base, lambda event: None)
+    except engine.RegistryError as exc:
+        return (f"neither the lab image nor the base image {base} is on this engine, and {base} cannot be pulled "
+                f"({exc}); `torchlab images pull` or `docker pull {base}` gives it one")
+    return None
+
+
 def run_probe(result: DoctorResult, config: Config, env: Mapping[str, str], say: Callable[[str], None]) -> Finding:
-    """The lab image for the plan's GPU variant (reused, pulled or built), then the probe in it."""
-    choice = choose(result.plan, result.facts, "docker")
-    image = ensure_for_lab(config, choice, open_catalog(config=config).labs[0], env, say)
-    return probe_container(image, choice.variant, env, say)
-
-
-def probe_container(image: str, variant: str, env: Mapping[str, str], say: Callable[[str], None]) -> Finding:
-    command = (IMAGE_PYTHON, "-c", PROBE_SCRIPT)
-    spec = probe_runspec(f"torchlab-gpu-probe-{secrets.token_hex(4)}", variant, image,
-                         the_lab_user(env), command, host_gpu_groups())
-    say(f"starting a throw-away {variant} container to check the GPU")
+    """The probe with what is at hand: the lab image when the engine has it, else the base image."""
+    variant = result.plan.variant
     try:
         client = engine.connect(env, timeout=PROBE_TIMEOUT_S)
         try:
-            code, output = engine.run_to_end(client, spec.docker_kwargs(), PROBE_TIMEOUT_S)
+            image = lab_image(client, variant)
+            if image:
+                return probe_container(image, variant, env, say)
+            base = config.get("base_image") or "python:3.11-slim"
+            why_not = base_at_hand(client, base, say)
+            if why_not:
+                return skip(why_not)
+            look = NVIDIA_LOOK if variant.startswith("cuda") else AMD_LOOK
+            return run_container(client, base, variant, look, env, say, judge_look(variant, base))
         finally:
             client.close()
     except engine.ENGINE_ERRORS as exc:
-        if engine.gpu_refused(exc):
-            return refused(exc)
-        return Finding(FINDING_ID, "fail", "The GPU probe container did not run", engine.api_error_text(exc), "", "docker")
-    return judge(code, output)
+        return did_not_run(exc)
+
+
+def probe_container(image: str, variant: str, env: Mapping[str, str], say: Callable[[str], None]) -> Finding:
+    """torch in a throw-away container of a lab image: is the GPU there, and does it compute right?"""
+    try:
+        client = engine.connect(env, timeout=PROBE_TIMEOUT_S)
+        try:
+            return run_container(client, image, variant, (IMAGE_PYTHON, "-c", PROBE_SCRIPT), env, say, judge)
+        finally:
+            client.close()
+    except engine.ENGINE_ERRORS as exc:
+        return did_not_run(exc)
+
+
+def run_container(client: Any, image: str, variant: str, command: tuple[str, ...], env: Mapping[str, str],
+                  say: Callable[[str], None], read: Callable[[int, str], Finding]) -> Finding:
+    spec = probe_runspec(f"torchlab-gpu-probe-{secrets.token_hex(4)}", variant, image,
+                         the_lab_user(env), command, host_gpu_groups())
+    say(f"starting a throw-away {variant} container of {image} to check the GPU")
+    try:
+        # No network: the probe needs none, and an engine whose bridge is broken can still answer the GPU request.
+        code, output = engine.run_to_end(client, {**spec.docker_kwargs(), "network_mode": "none"}, PROBE_TIMEOUT_S)
+    except engine.ENGINE_ERRORS as exc:
+        return did_not_run(exc)
+    return read(code, output)
 
 
 def with_gpu_probe(result: DoctorResult, config: Config, env: Mapping[str, str] | None = None,

@@ -7,8 +7,10 @@ from rich.markup import escape
 
 from torchlab.doctor.diagnose import DoctorResult
 
+EVIDENCE_LINES = 4  # report lines quoted under a finding (all of them with --verbose)
 MARKS = {"ok": "[green]✓[/]", "warn": "[yellow]![/]", "fail": "[red]✗[/]", "skip": "[dim]-[/]"}
 AREAS = {
+    "report": "The report",
     "system": "System",
     "nvidia": "NVIDIA",
     "amd": "AMD",
@@ -38,7 +40,11 @@ def print_doctor(
                 console.print(f"      [dim]{escape(finding.detail)}[/]")
             if finding.fix and finding.status in ("warn", "fail"):
                 console.print(f"      fix: [cyan]{escape(finding.fix)}[/]")
+            if finding.evidence and (verbose or finding.status in ("warn", "fail")):
+                for line in finding.evidence[:EVIDENCE_LINES]:
+                    console.print(f"      [dim]│ {escape(line)}[/]")
     print_plan(result, console)
+    print_verdicts(result, console)
     if verbose:
         console.print(f"\n[dim]cpu: {escape(str(facts.cpu))}\nmemory: {escape(str(facts.memory))}[/]")
     print_summary(result, console)
@@ -60,6 +66,14 @@ def print_plan(result: DoctorResult, console: Console) -> None:
         console.print(
             f"  {name:<8} [bold]{escape(value)}[/]" + (f"  [dim]{escape(reason)}[/]" if reason else "")
         )
+
+
+def print_verdicts(result: DoctorResult, console: Console) -> None:
+    """The two answers a teaching assistant wants: the learner's own torch, and the labs' torch."""
+    verdicts = [v for v in result.verdicts.values() if v is not None]
+    console.print("\n[bold]Verdicts[/]")
+    for verdict in verdicts:
+        console.print(f"  {MARKS[verdict.status]} {escape(verdict.says)}")
 
 
 def print_summary(result: DoctorResult, console: Console) -> None:

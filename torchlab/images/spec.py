@@ -13,21 +13,24 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
 from torchlab import __version__
 from torchlab.config import Config
-from torchlab.decide.choice import TorchBuild, torch_wheel_index
+from torchlab.decide.choice import TORCH_INDEX_BASE, TorchBuild, torch_wheel_index
 from torchlab.errors import USAGE, UserError
+from torchlab.knowledge import pypi_cuda_build
 
 REPOSITORY = "torchlab/lab"
 JUPYTERLAB_SPEC = "jupyterlab>=4,<5"
 UV_SPEC = "uv"
 LEARNER_ID = "1000"
 NO_INDEX = "none"  # index_url = "none": install from the wheelhouse only (an offline classroom)
-RECIPE_FILES = ("Dockerfile", "setup-system.sh", "install-packages", "prune-torch")
+JUPYTERLAB_SETTINGS = "jupyterlab-overrides.json"  # JupyterLab's settings overrides (no news prompt)
+RECIPE_FILES = ("Dockerfile", "setup-system.sh", "install-packages", "prune-torch", JUPYTERLAB_SETTINGS)
 EXECUTABLE = ("setup-system.sh", "install-packages", "prune-torch")
 WHEEL_SUFFIXES = (".whl", ".tar.gz", ".zip")
 # Wheels that only the torch install needs; the rest of a wheelhouse also serves later layers.
@@ -80,7 +83,7 @@ class BuildSpec:
     variant: str
     torch_index: str
     torch_version: str
-    torch_spec: str  # "torch==2.13.0+cpu": the local label makes the variant exact
+    torch_spec: str  # "torch==2.13.0+cpu": the local label makes the variant exact; PyPI's build has none
     torch_source: str  # the index URL or the wheelhouse file torch comes from
     base_image: str
     index_url: Optional[str]
@@ -91,6 +94,7 @@ class BuildSpec:
     context: tuple[ContextFile, ...]
     digest: str  # sha256 hex over everything above that goes into the image
     reasons: dict[str, str] = field(default_factory=dict)
+    torch_only_on: Optional[str] = None  # the PyTorch wheel index, when the configured index cannot serve the build
 
     @property
     def repository(self) -> str:
@@ -118,13 +122,29 @@ class BuildSpec:
 
 
 # --- the torch source -------------------------------------------------------------------------
+# PyPI has one Linux torch wheel per release, without a local version: the CUDA build of
+# knowledge.PYPI_CUDA_BUILDS (2.13.0 is cu130). Every other build (+cpu, +cu126, +rocm7.2) is only
+# on PyTorch's wheel index, download.pytorch.org/whl/<tag>. A configured index that is not on that
+# host is taken for PyPI or a mirror of it.
 
 
-def torch_index_url(torch_index: str, index_url: Optional[str]) -> str:
-    """download.pytorch.org/whl/<tag>, unless an index is configured (it then serves torch too)."""
-    if index_url and index_url != NO_INDEX:
-        return index_url
-    return torch_wheel_index(torch_index)
+@dataclass(frozen=True)
+class TorchSource:
+    requirement: str  # TORCH_SPEC: "torch==2.13.0+cu126", or "torch==2.13.0" (PyPI's build)
+    index: str  # TORCH_INDEX_URL; "" when the wheelhouse holds torch
+    said: str  # where torch comes from, for people
+    only_on: Optional[str] = None  # the PyTorch wheel index, when index_url (PyPI-like) cannot serve the build
+
+
+def is_pytorch_index(url: str) -> bool:
+    """An index on download.pytorch.org (any of its /whl/<tag> folders)."""
+    host = urllib.parse.urlsplit(url).hostname or ""
+    return host == urllib.parse.urlsplit(TORCH_INDEX_BASE).hostname
+
+
+def pypi_carries(choice: TorchBuild) -> bool:
+    """Is this build the one a plain `torch==X` from PyPI is (2.13.0: cu130)?"""
+    return choice.torch_index == pypi_cuda_build(choice.torch_version)
 
 
 def wheel_fields(file_name: str) -> tuple[str, str]:
@@ -133,24 +153,64 @@ def wheel_fields(file_name: str) -> tuple[str, str]:
     return parts[0].lower().replace(".", "_"), parts[1] if len(parts) > 1 else ""
 
 
-def torch_wheels(wheels: tuple[Wheel, ...], version: str, torch_index: str) -> tuple[Wheel, ...]:
-    wanted = f"{version}+{torch_index}"
-    return tuple(w for w in wheels if w.name.endswith(".whl") and wheel_fields(w.name) == ("torch", wanted))
+def torch_wheels(wheels: tuple[Wheel, ...], version: str, torch_index: str, plain: bool = False) -> tuple[Wheel, ...]:
+    """The wheelhouse's torch wheels of this build: torch-2.13.0+cu130-..., or (plain: PyPI's build)
+    also torch-2.13.0-... as `pip download torch==2.13.0` saves it."""
+    wanted = {f"{version}+{torch_index}"} | ({version} if plain else set())
+    return tuple(w for w in wheels if w.name.endswith(".whl") and wheel_fields(w.name)[0] == "torch"
+                 and wheel_fields(w.name)[1] in wanted)
 
 
-def torch_source(choice: TorchBuild, inputs: BuildInputs, index_url: Optional[str]) -> tuple[str, str]:
-    """(TORCH_INDEX_URL build argument, what to tell people); the wheelhouse wins over any index."""
+def torch_source(choice: TorchBuild, inputs: BuildInputs, index_url: Optional[str]) -> TorchSource:
+    """Where torch comes from: the wheelhouse wins over any index; a PyPI-like index serves only PyPI's build."""
+    exact = f"torch=={choice.torch_version}+{choice.torch_index}"
     if inputs.wheelhouse is not None:
-        found = torch_wheels(inputs.wheels, choice.torch_version, choice.torch_index)
-        if not found:
-            looked_for = f"torch-{choice.torch_version}+{choice.torch_index}-*.whl"
-            have = ", ".join(w.name for w in inputs.wheels if wheel_fields(w.name)[0] == "torch") or "no torch wheel"
-            raise UserError(f"wheelhouse {inputs.wheelhouse}: no {looked_for} for variant {choice.variant} (found: {have})", USAGE)
-        return "", f"wheelhouse {inputs.wheelhouse / found[0].name}"
+        return wheelhouse_source(choice, inputs, exact)
     if index_url == NO_INDEX:
         raise UserError('index_url is "none" (wheelhouse only) but no wheelhouse is set; set TORCHLAB_WHEELHOUSE', USAGE)
-    url = torch_index_url(choice.torch_index, index_url)
-    return url, f"index {url}"
+    if index_url and not is_pytorch_index(index_url):
+        return pypi_like_source(choice, index_url, exact)
+    url = torch_wheel_index(choice.torch_index)  # an index_url on download.pytorch.org: its folder for this build
+    return TorchSource(exact, url, f"index {url}")
+
+
+def wheelhouse_source(choice: TorchBuild, inputs: BuildInputs, exact: str) -> TorchSource:
+    """The build's wheel (torch-2.13.0+cu130-...), or PyPI's plain one (torch-2.13.0-...) when it is that build."""
+    assert inputs.wheelhouse is not None
+    version, pypi = choice.torch_version, pypi_carries(choice)
+    found = torch_wheels(inputs.wheels, version, choice.torch_index, plain=pypi)
+    if not found:
+        looked_for = f"torch-{version}+{choice.torch_index}-*.whl" + (f" (or PyPI's torch-{version}-*.whl)" if pypi else "")
+        have = ", ".join(w.name for w in inputs.wheels if wheel_fields(w.name)[0] == "torch") or "no torch wheel"
+        raise UserError(f"wheelhouse {inputs.wheelhouse}: no {looked_for} for variant {choice.variant} (found: {have})", USAGE)
+    plain = "+" not in wheel_fields(found[0].name)[1]
+    return TorchSource(f"torch=={version}" if plain else exact, "", f"wheelhouse {inputs.wheelhouse / found[0].name}")
+
+
+def pypi_like_source(choice: TorchBuild, index_url: str, exact: str) -> TorchSource:
+    """index_url is PyPI or a mirror of it: PyPI's own build from it, any other from PyTorch's index."""
+    version, pypi = choice.torch_version, pypi_cuda_build(choice.torch_version)
+    if pypi_carries(choice):
+        return TorchSource(f"torch=={version}", index_url, f"index {index_url} (PyPI's torch {version} is the {pypi} build)")
+    url = torch_wheel_index(choice.torch_index)
+    has = f"only the {pypi} build of torch {version}" if pypi else f"no CUDA build of torch {version} that torchlab knows"
+    said = f"index {url} (index_url {index_url} is taken for PyPI or a mirror, which has {has})"
+    return TorchSource(exact, url, said, only_on=url)
+
+
+def cuda_variant(tag: str) -> str:
+    """'cu130' -> 'cuda-13.0'."""
+    return f"cuda-{int(tag[2:-1])}.{tag[-1]}"
+
+
+def unreachable_fix(spec: "BuildSpec", why: str) -> str:
+    """The one line when the PyTorch wheel index a build needs cannot be reached (store.build says it)."""
+    pypi = pypi_cuda_build(spec.torch_version)
+    other = (f"use --variant {cuda_variant(pypi)} (the {pypi} build, which PyPI and its mirrors carry as "
+             f"torch=={spec.torch_version}), " if pypi else "")
+    return (f"{spec.torch_spec} (variant {spec.variant}) is only on the PyTorch wheel index {spec.torch_only_on}, "
+            f"which cannot be reached from here ({why}); index_url {spec.index_url} cannot serve it: {other}"
+            f"let this machine reach {spec.torch_only_on}, or put the wheels in TORCHLAB_WHEELHOUSE")
 
 
 # --- the build spec ---------------------------------------------------------------------------
@@ -167,11 +227,11 @@ def _requirement_name(requirement: str) -> str:
     return re.sub(r"[-_.]+", "-", match.group(1)).lower() if match else ""
 
 
-def build_args(choice: TorchBuild, base_image: str, torch_index_arg: str, index_url: Optional[str]) -> dict[str, str]:
+def build_args(torch: TorchSource, base_image: str, index_url: Optional[str]) -> dict[str, str]:
     return {
         "BASE_IMAGE": base_image,
-        "TORCH_SPEC": f"torch=={choice.torch_version}+{choice.torch_index}",
-        "TORCH_INDEX_URL": torch_index_arg,
+        "TORCH_SPEC": torch.requirement,
+        "TORCH_INDEX_URL": torch.index,
         "INDEX_URL": index_url or "",
         "UV_SPEC": UV_SPEC,
         "JUPYTERLAB_SPEC": JUPYTERLAB_SPEC,
@@ -207,8 +267,8 @@ def make_build_spec(choice: TorchBuild, config: Config, inputs: BuildInputs) -> 
     """The image for this variant, these settings and these inputs: args, context and name."""
     index_url = config.get("index_url")
     base_image = config.get("base_image") or "python:3.11-slim"
-    torch_index_arg, source = torch_source(choice, inputs, index_url)
-    args = build_args(choice, base_image, torch_index_arg, index_url)
+    torch = torch_source(choice, inputs, index_url)
+    args = build_args(torch, base_image, index_url)
     requirements = lab_requirements(inputs.packages)
     context = context_files(inputs, requirements)
     return BuildSpec(
@@ -216,7 +276,7 @@ def make_build_spec(choice: TorchBuild, config: Config, inputs: BuildInputs) -> 
         torch_index=choice.torch_index,
         torch_version=choice.torch_version,
         torch_spec=args["TORCH_SPEC"],
-        torch_source=source,
+        torch_source=torch.said,
         base_image=base_image,
         index_url=index_url,
         wheelhouse=inputs.wheelhouse,
@@ -225,17 +285,18 @@ def make_build_spec(choice: TorchBuild, config: Config, inputs: BuildInputs) -> 
         build_args=args,
         context=context,
         digest=digest_of(args, context),
-        reasons=spec_reasons(choice, config, source),
+        reasons=spec_reasons(choice, config, torch),
+        torch_only_on=torch.only_on,
     )
 
 
-def spec_reasons(choice: TorchBuild, config: Config, source: str) -> dict[str, str]:
+def spec_reasons(choice: TorchBuild, config: Config, torch: TorchSource) -> dict[str, str]:
     def setting(name: str) -> str:
         return f"{config.get(name) or 'not set'} ({config.origin(name)})"
 
     return {
         "variant": choice.reason,
-        "torch": f"torch=={choice.torch_version}+{choice.torch_index} from {source}",
+        "torch": f"{torch.requirement} from {torch.said}",
         "base_image": setting("base_image"),
         "index_url": setting("index_url"),
         "wheelhouse": setting("wheelhouse"),

@@ -19,8 +19,10 @@ from torchlab.decide.findings.docker import why_no_docker
 from torchlab.errors import HOST_UNFIT, USAGE, UserError
 from torchlab.images.inputs import read_inputs
 from torchlab.images.progress import ImageProgress, progress_for
-from torchlab.images.spec import BuildSpec, make_build_spec
+from torchlab.images.spec import BuildSpec, make_build_spec, unreachable_fix
 from torchlab.lab.catalog import Lab, load_catalog
+from torchlab.probe.docker import probe_docker
+from torchlab.probe.index import why_index_fails
 
 CONTEXT_MTIME = 1577836800  # 2020-01-01: the same files give the same context, so the engine's cache holds
 CONTEXT_DIRS = ("certs", "labs", "smoke", "wheels", "wheels/other", "wheels/torch")  # COPY needs them, empty or not
@@ -60,7 +62,7 @@ class ImageResult:
 def connect_engine(env: Mapping[str, str], timeout: float = engine.LONG_TIMEOUT, otherwise: str = "") -> Any:
     """A client of an engine that answers (the default timeout is long: build steps can be silent
     for minutes), or the doctor's finding and fix as a UserError (exit 3), then `otherwise`."""
-    facts = engine.probe_docker(env)
+    facts = probe_docker(env)
     if facts.state != "ok":
         raise UserError(why_no_docker(facts) + otherwise, HOST_UNFIT)
     return engine.connect(env, timeout=timeout)
@@ -126,6 +128,16 @@ def ensure_base_image(client: Any, base: str, progress: ImageProgress) -> None:
         ) from None
 
 
+def check_torch_index(spec: BuildSpec) -> None:
+    """A build the configured (PyPI-like) index cannot serve comes from PyTorch's wheel index: if that
+    does not answer, say so with the fix (exit 3) before any layer is built."""
+    if spec.torch_only_on is None:
+        return
+    why = why_index_fails(spec.torch_only_on, "torch", spec.ca_bundle)
+    if why is not None:
+        raise UserError(unreachable_fix(spec, why), HOST_UNFIT)
+
+
 def build(client: Any, spec: BuildSpec, progress: ImageProgress) -> ImageResult:
     """Reuse the image when its name exists (never rebuilt), else build it."""
     started = time.monotonic()
@@ -133,6 +145,7 @@ def build(client: Any, spec: BuildSpec, progress: ImageProgress) -> ImageResult:
     if found is not None:
         progress.say(f"{spec.name} exists; reused")
         return found
+    check_torch_index(spec)
     ensure_base_image(client, spec.base_image, progress)
     progress.say(f"building {spec.name} (torch from {spec.torch_source})")
     with tempfile.TemporaryFile() as context:

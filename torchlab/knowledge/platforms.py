@@ -17,3 +17,10 @@ MACOS_X86_LAST_TORCH = "2.2"
 MACOS_X86_LAST_TORCH_SOURCE = ("https://github.com/pytorch/pytorch/issues/114602 (macOS x86 builds end after 2.2); "
                                "https://github.com/pytorch/pytorch/issues/127870")
 MACOS_X86_LAST_TORCH_VERIFIED = False
+
+# MPS arrived in torch 1.12 and needs macOS 12.3 or later (for the torch releases of that time).
+MPS_FIRST_TORCH = "1.12"
+MPS_FIRST_MACOS: tuple[int, int] = (12, 3)
+MPS_FIRST_SOURCE = ("https://pytorch.org/blog/introducing-accelerated-pytorch-training-on-mac/ (MPS in the 1.12 "
+                    "previews, macOS 12.3+); pytorch/pytorch.github.io PR #1028 ('Mention that MPS is available in 12.3+')")
+MPS_FIRST_VERIFIED = False

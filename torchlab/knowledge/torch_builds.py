@@ -40,6 +40,8 @@ PT_29 = "pytorch/pytorch .ci/manywheel/build_cuda.sh@799d09f215740cc4fb78e0bd278
 PT_TAGGED = "https://github.com/pytorch/pytorch/blob/v{}/.ci/manywheel/build_cuda.sh"
 ROCM_DOCKER_HISTORY = ("https://github.com/pytorch/builder/commits/main/manywheel/build_docker.sh, later "
                        "https://github.com/pytorch/pytorch/commits/main/.ci/docker/manywheel/build.sh (PYTORCH_ROCM_ARCH)")
+PIP_DOWNLOAD = ("pip download --no-deps torch=={} --platform manylinux_2_28_x86_64 --python-version 3.11 "
+                "--only-binary=:all: from PyPI on 2026-12-01: torch/version.py and METADATA read in the wheel")
 UV_AMD = ("astral-sh/uv crates/uv-torch/src/backend.rs, LINUX_AMD_GPU_DRIVERS (torch.cuda.get_arch_list() of each "
           "ROCm wheel): https://github.com/astral-sh/uv/blob/main/crates/uv-torch/src/backend.rs")
 
@@ -200,10 +202,15 @@ CUDA_ARCH_LISTS: tuple[CudaArchList, ...] = (
     _A(("2.11", "2.12", "2.13"), "12.6", _L12, PT_TAGGED.format("2.11.0"), False, _THIRD_PARTY_TAGGED),
     _A(("2.11",), "12.8", "7.5;8.0;8.6;9.0;10.0;12.0", f"{PT_TAGGED.format('2.11.0')}; "
        "https://github.com/pytorch/pytorch/issues/172352", False, f"Volta dropped from cu128 in 2.11; {_THIRD_PARTY_TAGGED}"),
-    _A(("2.11", "2.12", "2.13"), "13.0", "7.5;8.0;8.6;9.0;10.0;12.0",
-       f"{PT_TAGGED.format('2.11.0')}; https://github.com/pytorch/pytorch/blob/v2.13.0/.ci/manywheel/build_env_setup.py",
-       False, "release wheels without PTX (2.13: _ptx_arches() is empty for release builds); RELEASE.md's support "
-       f"table says '12.0+PTX (Linux only)' for cu130: the sources disagree; {_THIRD_PARTY_TAGGED}"),
+    _A(("2.11", "2.12"), "13.0", "7.5;8.0;8.6;9.0;10.0;12.0", PT_TAGGED.format("2.11.0"), False,
+       "release wheels without PTX, as 2.13's; RELEASE.md's support table says '12.0+PTX (Linux only)' for cu130: "
+       f"the sources disagree; {_THIRD_PARTY_TAGGED}"),
+    _A(("2.13",), "13.0", "7.5;8.0;8.6;9.0;10.0;12.0",
+       f"{PIP_DOWNLOAD.format('2.13.0')}; "
+       "https://github.com/pytorch/pytorch/blob/v2.13.0/.ci/manywheel/build_env_setup.py", True,
+       "observed: torch.cuda.get_arch_list() of PyPI's 2.13.0 (the cu130 build), installed in the cuda-13.0 lab "
+       "image, is ['sm_75', 'sm_80', 'sm_86', 'sm_90', 'sm_100', 'sm_120']: no PTX (_ptx_arches() is empty for "
+       "release builds), though RELEASE.md's support table says '12.0+PTX (Linux only)'"),
     _A(("2.12", "2.13"), "13.2", "7.5;8.0;8.6;9.0;10.0;12.0", RELEASE_MD_LIVE, False,
        "RELEASE.md support table gives cu132 the cu130 architectures; PTX as for cu130 (unconfirmed)"),
 )
@@ -276,14 +283,21 @@ class PypiBuild:
 
 _P = PypiBuild
 PYPI_CUDA_BUILDS: tuple[PypiBuild, ...] = (
-    _P("2.14", "13.2", "https://github.com/pytorch/pytorch/issues/190385", False, "announced plan, not a release read"),
-    _P("2.13", "13.0", "https://github.com/pytorch/pytorch/blob/v2.13.0/.github/scripts/generate_binary_build_matrix.py "
-       "(CUDA_STABLE = \"13.0\"); https://pypi.org/project/torch/2.13.0/", False,
-       "two third-party readings agree: CUDA_STABLE 13.0 and PyPI metadata requiring cuda-toolkit[...]==13.0.3"),
-    _P("2.12", "13.0", MATRIX_HISTORY, False, "build matrix of the 2.12 cycle: CUDA_STABLE = \"13.0\" (read through a copy)"),
-    _P("2.11", "13.0", "https://github.com/pytorch/pytorch/releases/tag/v2.11.0", False,
-       "the first release whose PyPI wheel is CUDA 13; CUDA-12-only drivers need the cu126/cu128 index"),
-    _P("2.10", "12.8", MATRIX_HISTORY, False, "build matrix of the 2.10 cycle: CUDA_STABLE = \"12.8\" (main branch)"),
+    _P("2.14", "13.0", PIP_DOWNLOAD.format("2.14.0"), True,
+       "torch-2.14.0-cp311-cp311-manylinux_2_28_x86_64.whl: __version__ '2.14.0+cu130', cuda '13.0'; requires "
+       "cuda-toolkit[...]==13.0.3 (an announced move to 13.2, pytorch/pytorch#190385, did not happen in 2.14.0)"),
+    _P("2.13", "13.0", f"{PIP_DOWNLOAD.format('2.13.0')}; "
+       "https://github.com/pytorch/pytorch/blob/v2.13.0/.github/scripts/generate_binary_build_matrix.py (CUDA_STABLE)",
+       True, "torch-2.13.0-cp311-cp311-manylinux_2_28_x86_64.whl (sha256 60fcdcb2f3876e21...): __version__ "
+       "'2.13.0+cu130', cuda '13.0'; requires cuda-toolkit[cublas,cudart,...]==13.0.3, nvidia-cudnn-cu13==9.20.0.48"),
+    _P("2.12", "13.0", PIP_DOWNLOAD.format("2.12.0"), True,
+       "__version__ '2.12.0+cu130', cuda '13.0'; requires cuda-toolkit[...]==13.0.2 and nvidia-cublas>=13.1.0.3"),
+    _P("2.11", "13.0", f"{PIP_DOWNLOAD.format('2.11.0')}; https://github.com/pytorch/pytorch/releases/tag/v2.11.0", True,
+       "__version__ '2.11.0+cu130', cuda '13.0'; the first CUDA-13 PyPI wheel (2.10's is cu128): CUDA-12-only "
+       "drivers need the cu126/cu128 index"),
+    _P("2.10", "12.8", f"{PIP_DOWNLOAD.format('2.10.0')}; {MATRIX_HISTORY}", True,
+       "pip takes the re-uploaded build 3 (torch-2.10.0-3-cp311-...): __version__ '2.10.0+cu128', cuda '12.8'; "
+       "requires nvidia-cuda-runtime-cu12==12.8.90"),
     _P("2.9", "12.8", f"{MATRIX_HISTORY}; https://pypi.org/project/torch/2.9.1/", True,
        "CUDA_STABLE = \"12.8\" in the 2.9-cycle matrix; torch 2.9.1 requires nvidia-cuda-runtime-cu12==12.8.90"),
     _P("2.8", "12.8", RELEASE_MD_LIVE, False, "not read; 2.8's default moved from 12.6 to 12.8"),

@@ -23,6 +23,7 @@ else:  # pragma: no cover
 import torchlab
 from torchlab.config import Config, load_config
 from torchlab.errors import UserError
+from torchlab.files import check_folder, read_text
 
 ACCELERATOR_NEEDS = ("optional", "recommended", "required")
 SEMVER = re.compile(r"^(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$")
@@ -134,12 +135,11 @@ FIELDS: Mapping[str, Callable[[object], str | None]] = {
 
 
 def read_lab_toml(toml_path: Path) -> dict[str, object]:
+    if not toml_path.exists():
+        raise UserError(f"{toml_path}: missing; every lab folder needs a lab.toml")
+    text = read_text(toml_path, str(toml_path))
     try:
-        return tomllib.loads(toml_path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UserError(f"{toml_path}: missing; every lab folder needs a lab.toml") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"{toml_path}: cannot read it ({exc})") from None
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise UserError(f"{toml_path}: not valid TOML ({exc})") from None
 
@@ -201,7 +201,13 @@ def load_catalog(labs_dir: Path) -> LabCatalog:
     """Every lab under labs_dir (folders starting with "_" or "." are not labs)."""
     if not labs_dir.is_dir():
         raise UserError(f"labs folder {labs_dir}: not found; expected a folder of labs (--labs-dir, TORCHLAB_LABS_DIR)")
-    folders = sorted(p for p in labs_dir.iterdir() if p.is_dir() and not p.name.startswith(("_", ".")))
+    try:
+        folders = sorted(p for p in labs_dir.iterdir() if p.is_dir() and not p.name.startswith(("_", ".")))
+    except OSError as exc:
+        raise UserError(f"labs folder {labs_dir}: cannot read it ({exc.strerror or exc})") from None
+    if not folders:
+        raise UserError(f"labs folder {labs_dir}: no labs in it; expected folders that each hold a lab.toml "
+                        "(--labs-dir, TORCHLAB_LABS_DIR)")
     labs = tuple(load_lab(folder) for folder in folders)
     check_unique_names(labs)
     return LabCatalog(labs_dir=labs_dir, labs=labs)
@@ -256,6 +262,7 @@ def shipped_labs_dir(package_file: str = torchlab.__file__) -> Path:
 def resolve_labs_dir(flag: Path | None = None, config: Config | None = None) -> Path:
     """--labs-dir, else the labs_dir setting (config file, TORCHLAB_LABS_DIR), else the shipped labs."""
     if flag is not None:
+        check_folder(flag, f"labs folder {str(flag) or repr(str(flag))} (from flag --labs-dir)")
         return flag.expanduser()
     configured = (config or load_config()).path("labs_dir")
     return configured if configured is not None else shipped_labs_dir()

@@ -68,12 +68,13 @@ def parse_document(stdout: str) -> Optional[dict[str, object]]:
 
 
 def interpret(result: Optional[CommandResult], lab: Lab) -> SmokeOutcome:
-    """Map the runner's exit and output to ours: 0 passed, 1 a check failed, 2 no such device."""
+    """Map the runner's exit and output to ours: 0 passed, 1 a check failed, 2 a bad device name or
+    lab, 3 the device is not here (with torch's reason)."""
     if result is None:
         return SmokeOutcome(CHECK_FAILED, None, "", f"cannot start {sys.executable} to run the smoke checks")
-    if result.returncode == USAGE:
+    if result.returncode in (USAGE, HOST_UNFIT):
         message = last_line(result.stderr).removeprefix(RUNNER_PREFIX)
-        return SmokeOutcome(USAGE, None, "", message or f"the smoke runner refused {lab.id}")
+        return SmokeOutcome(result.returncode, None, "", message or f"the smoke runner refused {lab.id}")
     document = parse_document(result.stdout)
     if result.returncode in (OK, CHECK_FAILED) and document is not None:
         return SmokeOutcome(result.returncode, document, result.stdout.strip(), "")

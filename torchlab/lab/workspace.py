@@ -10,18 +10,21 @@ file atomically and the record last, so rerunning an interrupted upgrade complet
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import re
 import shutil
+import stat
 import tempfile
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
 from torchlab.config import Config
-from torchlab.errors import UserError
+from torchlab.errors import HOST_UNFIT, UserError
+from torchlab.files import host_error, kind_of, read_text, set_aside
 from torchlab.lab.catalog import SEMVER, Lab, semver_key
 
 SCHEMA = "torchlab.workspace/1"
@@ -58,6 +61,28 @@ class Conflict:
     side_file: str  # where the new version was written instead
 
 
+class DamagedRecord(UserError):
+    """The workspace record cannot be trusted: torchlab sets it aside (NAME.corrupt) and goes on."""
+
+    def __init__(self, path: Path, why: str) -> None:
+        super().__init__(f"{path}: {why}; the workspace record is damaged")
+        self.path = path
+        self.why = why
+
+
+@dataclass(frozen=True)
+class SetAside:
+    """A damaged record moved out of the way (kept for a look, never deleted)."""
+
+    path: Path
+    moved_to: Path
+    why: str
+
+    def describe(self) -> str:
+        return (f"the workspace record {self.path} was damaged ({self.why}); set aside as {self.moved_to}: "
+                "files that match the lab are torchlab's again, every other file is kept as yours")
+
+
 @dataclass(frozen=True)
 class InitResult:
     lab: str
@@ -66,6 +91,7 @@ class InitResult:
     created: bool
     added: tuple[str, ...]
     shipped_version: str
+    set_aside: SetAside | None = None
 
 
 @dataclass(frozen=True)
@@ -80,6 +106,7 @@ class UpgradeResult:
     removed_upstream: tuple[str, ...] = ()  # no longer in the lab; left in place
     deleted_by_user: tuple[str, ...] = ()  # stays deleted
     unchanged: tuple[str, ...] = ()
+    set_aside: SetAside | None = None
 
 
 @dataclass(frozen=True)
@@ -135,7 +162,7 @@ def is_safe_relpath(rel: object) -> bool:
 
 def parse_record(data: object, record_path: Path) -> WorkspaceRecord:
     def bad(what: str) -> UserError:
-        return UserError(f"{record_path}: {what}; the workspace record is damaged (move it away to start afresh)")
+        return DamagedRecord(record_path, what)
 
     if not isinstance(data, dict) or data.get("schema") != SCHEMA:
         raise bad(f'expected a JSON object with "schema": "{SCHEMA}"')
@@ -153,19 +180,41 @@ def parse_record(data: object, record_path: Path) -> WorkspaceRecord:
 
 
 def read_record(root: Path) -> WorkspaceRecord | None:
-    """The workspace's record; None when root holds none; a damaged one is a UserError."""
-    record_path = root / RECORD
+    """The workspace's record; None when root holds none; a damaged one raises DamagedRecord (a
+    UserError), one this user may not read a UserError of exit 3."""
+    state_dir, record_path = root / STATE_DIR, root / RECORD
     try:
-        text = record_path.read_text(encoding="utf-8")
+        if not stat.S_ISDIR(os.stat(state_dir).st_mode):
+            raise DamagedRecord(state_dir, "a file where torchlab keeps its folder")
+        mode = os.lstat(record_path).st_mode
     except (FileNotFoundError, NotADirectoryError):
         return None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"{record_path}: cannot read the workspace record ({exc})") from None
+    if not stat.S_ISREG(mode):
+        raise DamagedRecord(record_path, f"{kind_of(mode)}, not a file")
+    if not os.access(record_path, os.R_OK):
+        raise UserError(f"{record_path}: you may not read this workspace record; make the workspace yours (chown)",
+                        HOST_UNFIT)
+    try:
+        text = read_text(record_path, "it")
+    except UserError as exc:
+        raise DamagedRecord(record_path, exc.format_message()) from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise UserError(f"{record_path}: not valid JSON ({exc}); the workspace record is damaged") from None
+        raise DamagedRecord(record_path, f"not valid JSON ({exc})") from None
     return parse_record(data, record_path)
+
+
+def record_or_set_aside(root: Path) -> tuple[WorkspaceRecord | None, SetAside | None]:
+    """The record; a damaged one is renamed to NAME.corrupt (never deleted) and reported."""
+    try:
+        return read_record(root), None
+    except DamagedRecord as damaged:
+        try:
+            moved = set_aside(damaged.path)
+        except OSError as exc:
+            raise host_error(damaged.path, exc, "cannot set aside the damaged workspace record") from None
+        return None, SetAside(damaged.path, moved, damaged.why)
 
 
 def default_workspace_dir(config: Config, lab_id: str) -> Path:
@@ -213,7 +262,17 @@ def apply_writes(root: Path, writes: tuple[FileWrite, ...], write: WriteFile) ->
         try:
             write(root, item.dest, item.source.read_bytes())
         except OSError as exc:
-            raise UserError(f"workspace {root}: cannot write {item.dest} ({exc.strerror or exc})") from None
+            raise host_error(root / item.dest, exc, f"workspace {root}: cannot write") from None
+
+
+@contextlib.contextmanager
+def writing(root: Path) -> Iterator[None]:
+    """Any OSError while making or changing a workspace (a full disk, a read-only folder) is one
+    line naming the path and the fix, exit 3."""
+    try:
+        yield
+    except OSError as exc:
+        raise host_error(root, exc, f"workspace {root}: cannot write") from None
 
 
 def clear_leftovers(root: Path) -> None:
@@ -241,8 +300,17 @@ def check_same_lab(record: WorkspaceRecord, lab: Lab, root: Path) -> None:
 
 
 def init_workspace(lab: Lab, root: Path, write: WriteFile = write_atomic) -> InitResult:
-    """Create lab's workspace at root, or add the files missing from an existing one of it."""
-    record = read_record(root)
+    """Create lab's workspace at root, or add the files missing from an existing one of it. A
+    damaged record is set aside and the workspace adopted: nothing in it is overwritten."""
+    with writing(root):
+        record, aside = record_or_set_aside(root)
+        if aside is not None:
+            adopted = adopt_workspace(lab, root, write)
+            return InitResult(lab.id, root, lab.version, False, adopted.added, lab.version, aside)
+        return init_with_record(lab, root, record, write)
+
+
+def init_with_record(lab: Lab, root: Path, record: WorkspaceRecord | None, write: WriteFile) -> InitResult:
     if record is None and not holds_only_state(root):
         raise UserError(
             f"workspace {root}: not empty and not a torchlab workspace (no {RECORD}); "
@@ -381,8 +449,23 @@ def open_workspace_for_upgrade(lab: Lab, root: Path) -> WorkspaceRecord:
 
 
 def upgrade_workspace(lab: Lab, root: Path, write: WriteFile = write_atomic) -> UpgradeResult:
-    """Bring the workspace at root to lab.version; no byte the user wrote is lost."""
-    record = open_workspace_for_upgrade(lab, root)
+    """Bring the workspace at root to lab.version; no byte the user wrote is lost. A damaged record
+    is set aside and the workspace adopted (as if upgraded from nothing)."""
+    with writing(root):
+        if root.is_dir():
+            record, aside = record_or_set_aside(root)
+            if aside is not None:
+                return replace(adopt_workspace(lab, root, write), from_version="unknown", set_aside=aside)
+        return upgrade_from(open_workspace_for_upgrade(lab, root), lab, root, write)
+
+
+def adopt_workspace(lab: Lab, root: Path, write: WriteFile) -> UpgradeResult:
+    """A workspace without a trustworthy record: files that match the lab become torchlab's, missing
+    ones are written, and a file of the user's where a lab file goes gets the lab's beside it."""
+    return upgrade_from(WorkspaceRecord(lab.id, "0.0.0", {}), lab, root, write)
+
+
+def upgrade_from(record: WorkspaceRecord, lab: Lab, root: Path, write: WriteFile) -> UpgradeResult:
     files = lab_files(lab)
     plan = plan_upgrade(record, files, lab_hashes(files), lab.version, disk_hasher(root), root)
     clear_leftovers(root)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
+import shutil
+import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -144,6 +146,13 @@ def from_container(state: engine.ContainerState) -> RunningLab:
     )
 
 
+def engine_expected(env: Mapping[str, str]) -> bool:
+    """Docker is installed here (its command, its socket, a tcp DOCKER_HOST): an engine that does not
+    answer is then worth a word, since labs may run in it."""
+    socket = engine.socket_path(env)
+    return socket is None or os.path.exists(socket) or shutil.which("docker", path=env.get("PATH")) is not None
+
+
 class DockerRuntime:
     """Labs in containers of the lab image, as the user (never root), JupyterLab on 127.0.0.1."""
 
@@ -184,7 +193,10 @@ class DockerRuntime:
         try:
             with client_of(self.env, timeout=30) as client:
                 return [from_container(state) for state in engine.find_containers(client, wanted)]
-        except engine.ENGINE_ERRORS:
+        except engine.ENGINE_ERRORS as exc:
+            if engine_expected(self.env):
+                print(f"torchlab: warning: the Docker engine does not answer ({engine.api_error_text(exc)[:200]}); "
+                      "labs in containers cannot be seen until it runs again", file=sys.stderr)
             return []
 
     def why_stopped(self, running: RunningLab) -> str | None:

@@ -7,7 +7,8 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 
-POLL_S = 0.1
+POLL_S = 0.05  # asking the port is cheap (refused at once until the server listens)
+WATCH_S = 1.0  # asking the runtime whether the server has gone is not (an engine round trip)
 
 
 def http_status(url: str, token: str | None = None, timeout: float = 1.0) -> int | None:
@@ -36,13 +37,16 @@ def wait_until_answers(
     port: int, token: str | None, timeout_s: float, why_not: Callable[[], str | None]
 ) -> None:
     """Poll until JupyterLab answers; raise TimeoutError, or RuntimeError with why_not()'s reason
-    as soon as it says the server has gone (the container exited, the process died)."""
+    once it says the server has gone (the container exited, the process died; asked about once a second)."""
     deadline = time.monotonic() + timeout_s
+    watch = time.monotonic() + WATCH_S
     while time.monotonic() < deadline:
         if answers(port, token, timeout=2.0):
             return
-        reason = why_not()
-        if reason:
-            raise RuntimeError(reason)
+        if time.monotonic() >= watch:
+            reason = why_not()
+            if reason:
+                raise RuntimeError(reason)
+            watch = time.monotonic() + WATCH_S
         time.sleep(POLL_S)
     raise TimeoutError(f"JupyterLab did not answer on 127.0.0.1:{port} within {timeout_s:g} s")

@@ -17,14 +17,17 @@ from dataclasses import asdict
 from pathlib import Path
 
 from torchlab.config import Config
+from torchlab.decide.jupyter import KERNEL, default_url_arg, first_page, kernel_name, kernelspec
 from torchlab.decide.venv import EnvSpec, install_commands, plan_env, torch_requirement, venv_python
 from torchlab.errors import HOST_UNFIT, UserError
+from torchlab.images.inputs import recipe_dir
+from torchlab.images.spec import JUPYTERLAB_SETTINGS
 from torchlab.lab.catalog import Lab
 from torchlab.run import CommandResult, run_command, start_background
 from torchlab.runtimes.lock import file_lock
 from torchlab.runtimes.pidfiles import NativeRun, all_runs, log_file, read_run, run_file, write_run
 from torchlab.runtimes.ports import check_free, free_port
-from torchlab.runtimes.processes import process_alive, reap, start_time, stop_process
+from torchlab.runtimes.processes import command_line, is_ours, reap, start_time, still_running, stop_process
 from torchlab.runtimes.protocol import LabStart, RunningLab, Say, ShellCommand
 
 MARKER = "torchlab-env.json"
@@ -93,13 +96,33 @@ def ensure_env(spec: EnvSpec, data_dir: Path, env: Mapping[str, str], say: Say) 
 # --- JupyterLab as a process of the user's own ------------------------------------------------------
 
 
+def prepare_jupyter(env_dir: Path, home: Path, workspace: Path, lab: str, device: str, torch: str) -> tuple[str, ...]:
+    """As decide.jupyter says: the news prompt off in the environment, the lab's kernelspec in home
+    (put first on JUPYTER_PATH), and the argument that opens the workspace's first page."""
+    settings = env_dir / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
+    kernel = home / "kernels" / KERNEL
+    spec = kernelspec(str(venv_python(env_dir)), kernel_name(lab, device, torch.split("+")[0]))
+    try:
+        settings.parent.mkdir(parents=True, exist_ok=True)
+        settings.write_bytes((recipe_dir() / JUPYTERLAB_SETTINGS).read_bytes())
+        kernel.mkdir(parents=True, exist_ok=True)
+        (kernel / "kernel.json").write_text(json.dumps(spec, ensure_ascii=False, indent=1), encoding="utf-8")
+        names = [p.name for p in workspace.iterdir() if p.is_file()]
+    except OSError as exc:
+        raise UserError(f"cannot prepare JupyterLab for {lab} ({exc.strerror or exc}: {exc.filename})", HOST_UNFIT) from None
+    return default_url_arg(first_page(names))
+
+
 def start_jupyter(env_dir: Path, workspace: Path, port: int, token: str, log: Path,
-                  env: Mapping[str, str], extra_env: Mapping[str, str]) -> tuple[int, float]:
+                  env: Mapping[str, str], extra_env: Mapping[str, str],
+                  args: tuple[str, ...] = ()) -> tuple[int, float, tuple[str, ...]]:
     """JupyterLab from the environment, on 127.0.0.1:port only; the token goes in the environment
-    (not the command line, which every local user can read)."""
+    (not the command line, which every local user can read). Its pid, start time and command line
+    as the OS shows them: the proof, later, that the process is the one torchlab started."""
     bin_dir = venv_python(env_dir).parent
-    argv = [str(bin_dir / "jupyter"), "lab", "--ip", "127.0.0.1", "--port", str(port), "--no-browser",
-            "--ServerApp.port_retries=0", f"--ServerApp.root_dir={workspace}"]
+    # jupyter-lab itself, not `jupyter lab` (which execs jupyter-lab, changing the command line that proves it ours)
+    argv = [str(bin_dir / "jupyter-lab"), "--ip", "127.0.0.1", "--port", str(port), "--no-browser",
+            "--ServerApp.port_retries=0", f"--ServerApp.root_dir={workspace}", *args]
     if hasattr(os, "geteuid") and os.geteuid() == 0:  # natively the lab is the user's own process
         argv.append("--ServerApp.allow_root=True")
     child_env = {**env, **extra_env, "JUPYTER_TOKEN": token, "VIRTUAL_ENV": str(env_dir),
@@ -110,13 +133,13 @@ def start_jupyter(env_dir: Path, workspace: Path, port: int, token: str, log: Pa
     except OSError as exc:
         raise UserError(f"cannot start JupyterLab from {env_dir} ({exc.strerror or exc}); "
                         f"remove {env_dir} to have it made again", HOST_UNFIT) from None
-    return pid, start_time(pid)
+    return pid, start_time(pid), tuple(command_line(pid, showing=argv[0]) or argv)
 
 
 def choose_port(port: int | None) -> int:
     if port is None:
         return free_port()
-    check_free(port)
+    check_free(port, binds_itself=True)  # JupyterLab binds it as this user: a port below 1024 is refused
     return port
 
 
@@ -161,17 +184,26 @@ class NativeRuntime:
     def start(self, start: LabStart, say: Say) -> RunningLab:
         """Environment, JupyterLab (unless --no-jupyter), pid file."""
         lab, choice = start.lab, start.choice
+        port = choose_port(start.port) if start.jupyter else None  # before an install that may take minutes
         env_dir = ensure_env(self.env_spec(lab, start), self.data_dir, self.env, say)
         log = log_file(self.data_dir, lab.id)
-        pid = created = port = None
+        pid = created = command = None
         if start.jupyter:
-            port = choose_port(start.port)
             say(f"starting JupyterLab for {lab.id} on 127.0.0.1:{port} (log {log})")
-            extra = {"TORCHLAB_LAB": lab.id, "TORCHLAB_DEVICE": choice.device}
-            pid, created = start_jupyter(env_dir, start.workspace, port, start.token, log, self.env, extra)
+            home = self.data_dir / "jupyter" / lab.id
+            args = prepare_jupyter(env_dir, home, start.workspace, lab.id, choice.device, choice.torch_version)
+            jupyter_path = os.pathsep.join(p for p in (str(home), self.env.get("JUPYTER_PATH")) if p)
+            extra = {"TORCHLAB_LAB": lab.id, "TORCHLAB_DEVICE": choice.device, "JUPYTER_PATH": jupyter_path}
+            pid, created, command = start_jupyter(env_dir, start.workspace, port, start.token, log, self.env, extra, args)
         run = NativeRun(lab.id, lab.version, choice.variant, choice.device, pid, created, port,
-                        start.token if start.jupyter else None, str(start.workspace), str(env_dir), str(log), time.time())
-        write_run(self.data_dir, run)
+                        start.token if start.jupyter else None, str(start.workspace), str(env_dir), str(log),
+                        time.time(), command)
+        try:
+            write_run(self.data_dir, run)
+        except BaseException:  # no pid file, no process: stopped (Ctrl-C, a full disk) before it was known
+            if pid is not None:
+                stop_process(pid, created, command)
+            raise
         return from_native(run, alive=True)
 
     def env_spec(self, lab: Lab, start: LabStart) -> EnvSpec:
@@ -184,17 +216,17 @@ class NativeRuntime:
         run = read_run(self.data_dir, lab)
         if run is None:
             return False
-        if run.pid is not None and process_alive(run.pid, run.create_time):
-            stop_process(run.pid)
+        if run.pid is not None:
+            stop_process(run.pid, run.create_time, run.command)  # only a process proven ours is signalled
         run_file(self.data_dir, run.lab).unlink(missing_ok=True)
         return True
 
     def find(self, lab: str | None = None) -> list[RunningLab]:
         runs = all_runs(self.data_dir) if lab is None else [r for r in [read_run(self.data_dir, lab)] if r]
-        return [from_native(run, process_alive(run.pid, run.create_time)) for run in runs]
+        return [from_native(run, run.pid is None or is_ours(run.pid, run.create_time, run.command)) for run in runs]
 
     def why_stopped(self, running: RunningLab) -> str | None:
-        if process_alive(running.pid, None):
+        if running.pid is None or still_running(running.pid):
             return None
         reap(running.pid or 0)
         return f"the JupyterLab process exited (log {running.log}): {last_lines(running.log or '')}"
@@ -212,7 +244,7 @@ class NativeRuntime:
         return run_command(argv, timeout=timeout)
 
     def logs(self, running: RunningLab, follow: bool) -> Iterator[bytes]:
-        return follow_file(Path(running.log or ""), follow, lambda: process_alive(running.pid, None))
+        return follow_file(Path(running.log or ""), follow, lambda: running.pid is not None and still_running(running.pid))
 
     def shell(self, running: RunningLab, tty: bool) -> ShellCommand:
         env_dir = Path(running.env or "")

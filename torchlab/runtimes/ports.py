@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import socket
 from collections.abc import Callable
 
@@ -12,14 +13,19 @@ from torchlab.errors import USAGE, UserError
 LOOPBACK = "127.0.0.1"
 
 
-def port_is_free(port: int, host: str = LOOPBACK) -> bool:
+def port_state(port: int, host: str = LOOPBACK) -> str:
+    """"free", "taken", or "privileged" (below the first port this user may bind, 1024 as a rule)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         try:
             sock.bind((host, port))
-        except OSError:
-            return False
+        except OSError as exc:
+            return "privileged" if exc.errno in (errno.EACCES, errno.EPERM) else "taken"
     # Something listening on every address (0.0.0.0) also takes it from us in practice.
-    return host == "0.0.0.0" or port_is_free(port, "0.0.0.0")
+    return "free" if host == "0.0.0.0" else port_state(port, "0.0.0.0")
+
+
+def port_is_free(port: int, host: str = LOOPBACK) -> bool:
+    return port_state(port, host) == "free"
 
 
 def free_port() -> int:
@@ -44,10 +50,18 @@ def who_listens(port: int) -> str | None:
     return None
 
 
-def check_free(port: int, holder: Callable[[int], str | None] = who_listens) -> None:
-    """--port asked for a taken port: a UserError naming who holds it, when that can be told."""
-    if port_is_free(port):
+def check_free(port: int, holder: Callable[[int], str | None] = who_listens, binds_itself: bool = False) -> None:
+    """--port asked for a taken port: a UserError naming who holds it, when that can be told. A
+    privileged port is refused when this user's process would bind it (binds_itself: native labs);
+    the Docker engine binds published ports itself, so for a container it only needs to be free."""
+    state = port_state(port)
+    if state == "free":
         return
+    if state == "privileged":
+        if binds_itself:
+            raise UserError(f"--port {port}: a privileged port (below 1024) that only root may listen on; "
+                            "expected a port from 1024 to 65535, or leave --port out", USAGE)
+        return  # this user cannot test it; the engine binds it as root and says if it is taken
     found = holder(port)
     held = f" by {found}" if found else ""
     raise UserError(f"--port {port}: 127.0.0.1:{port} is in use{held}; choose another port, or leave --port out", USAGE)

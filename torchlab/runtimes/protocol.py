@@ -4,6 +4,7 @@ data that goes in and comes out. Like JupyterHub's Spawner: the caller never ask
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -65,10 +66,24 @@ class RunningLab:
         """Where it runs, as the JSON documents say it: its container, else JupyterLab's pid."""
         return {"container": self.container} if self.container is not None else {"pid": self.pid}
 
+    @property
+    def workspace_gone(self) -> bool:
+        """Its workspace folder was deleted (or replaced) while it ran: the lab is broken."""
+        return bool(self.workspace) and not os.path.isdir(self.workspace)
+
+    def fix(self) -> str | None:
+        """What to do about a broken lab, in one line; None when nothing is wrong with it."""
+        if self.running and self.workspace_gone:
+            return (f"its workspace {self.workspace} is gone (deleted while the lab ran): "
+                    f"`torchlab down {self.lab}`, then `torchlab up {self.lab}` makes a fresh one")
+        return None
+
     def health(self) -> str:
         """ok: JupyterLab answers with the token; else what is wrong."""
         if not self.running:
             return "stopped"
+        if self.workspace_gone:
+            return "broken: workspace gone"
         if self.port is None:
             return "no jupyter"
         return "ok" if answers(self.port, self.token) else "not answering"
@@ -78,7 +93,7 @@ class RunningLab:
         uptime = round(now - self.started_at) if self.started_at and self.running else None
         return {"lab": self.lab, "version": self.version, "runtime": self.runtime, "variant": self.variant,
                 "device": self.device, "url": self.url, **self.place, "workspace": self.workspace,
-                "state": self.state, "uptime_s": uptime, "health": self.health()}
+                "state": self.state, "uptime_s": uptime, "health": self.health(), "fix": self.fix()}
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""One rank of the module-5 DDP smoke check. A file of its own: spawned workers import it by name.
+"""One rank of the module-5 DDP smoke check. A file of its own: spawned workers import it by name
+(forked ones, on Linux, inherit it).
 
 Each rank feeds a different input x_r to the same bias-free Linear(3, 1); the gradient of
 sum(w . x_r) is x_r, so after DDP's all-reduce every rank must hold the mean of the x_r.
@@ -24,7 +25,10 @@ def expected_gradient(world_size: int) -> torch.Tensor:
 
 
 def average_gradients(rank: int, world_size: int, port: int, out_dir: str) -> None:
-    """Entry point for torch.multiprocessing.spawn (which passes the rank first)."""
+    """Entry point for torch.multiprocessing.start_processes (which passes the rank first)."""
+    # One thread per rank: the two ranks share the machine's cores, and a forked rank must not
+    # reuse its parent's OpenMP pool (DataLoader's workers do the same).
+    torch.set_num_threads(1)
     dist.init_process_group(
         backend="gloo",
         init_method=f"tcp://127.0.0.1:{port}",

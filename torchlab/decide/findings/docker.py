@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from torchlab.decide.findings.finding import Finding
+from torchlab.decide.plan import Plan
 from torchlab.facts import DockerFacts, HostFacts
 
 
@@ -34,8 +35,8 @@ UNUSABLE: dict[str, EngineTrouble] = {  # DockerFacts.state -> the finding (id "
 }
 
 
-def engine_findings(facts: HostFacts) -> list[Finding]:
-    """The engine: installed, running, ours to use; and whether containers reach the NVIDIA GPU."""
+def engine_findings(facts: HostFacts, plan: Plan | None = None) -> list[Finding]:
+    """The engine: installed, running, ours to use; and whether containers reach the GPU the plan uses."""
     docker = facts.docker
     if docker is None:
         return []
@@ -43,7 +44,7 @@ def engine_findings(facts: HostFacts) -> list[Finding]:
         return [unusable_finding(docker)]
     kind = "rootless, " if docker.rootless else "Docker Desktop, " if docker.desktop else ""
     found = Finding("docker.ok", "ok", f"Docker {docker.server_version} ({kind}API {docker.api_version})", area="docker")
-    return [found, *docker_gpu_findings(facts)]
+    return [found, *docker_gpu_findings(facts, plan)]
 
 
 def unusable_finding(docker: DockerFacts) -> Finding:
@@ -62,19 +63,25 @@ def why_no_docker(docker: DockerFacts) -> str:
     return f"{finding.title}{detail}; fix: {finding.fix}"
 
 
-def docker_gpu_findings(facts: HostFacts) -> list[Finding]:
+def docker_gpu_findings(facts: HostFacts, plan: Plan | None = None) -> list[Finding]:
+    """Containers and the NVIDIA GPU: a warning, not a failure, because the plan then runs the labs
+    natively on the GPU (decide.plan.choose_runtime); the fix gets GPU containers back."""
     docker = facts.docker
     if docker is None or not facts.nvidia or not facts.nvidia.gpus:
         return []
     if docker.nvidia_toolkit or "nvidia" in docker.runtimes or docker.desktop:
         return [Finding("docker.nvidia-runtime", "ok", "NVIDIA Container Toolkit present", area="docker")]
+    native = plan is not None and plan.runtime == "native" and plan.device == "cuda"
     return [
         Finding(
             "docker.nvidia-runtime-missing",
-            "fail",
+            "warn",
             "Containers cannot reach the NVIDIA GPU",
-            "The NVIDIA Container Toolkit is not installed; `docker run --gpus` fails with 'could not select device driver'.",
+            "The NVIDIA Container Toolkit is not installed (no nvidia runtime, no nvidia-ctk for CDI); "
+            "`docker run --gpus` fails with 'could not select device driver'."
+            + (" The labs run natively on the GPU meanwhile." if native else ""),
             "Install nvidia-container-toolkit, then: sudo nvidia-ctk runtime configure --runtime=docker && sudo systemctl restart docker",
             "docker",
+            "labs",
         )
     ]

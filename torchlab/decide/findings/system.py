@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from torchlab.decide import compat
-from torchlab.decide.findings.finding import Finding
-from torchlab.decide.plan import Plan
+from torchlab.decide.findings.finding import Finding, quote
+from torchlab.decide.plan import GPUS_FIELD, Plan, report_missing
 from torchlab.facts import HostFacts
 
 GIB = 1024**3
@@ -13,32 +13,43 @@ MEMORY_WARN_GIB, MEMORY_FAIL_GIB = 8, 4
 
 
 def system_findings(facts: HostFacts) -> list[Finding]:
-    found = [
-        Finding("os.detected", "ok", f"{facts.os.name} ({facts.os.arch or 'unknown arch'})", area="system")
-    ]
+    found = [Finding("os.detected", "ok", f"{facts.os.name} ({facts.os.arch or 'unknown arch'})", area="system",
+                     evidence=quote(facts, "OS", "Python platform"))]
     if facts.os.wsl == 1:
-        found.append(
-            Finding(
-                "wsl.version-1",
-                "fail",
-                "WSL 1 cannot run GPU labs or Docker",
-                "WSL 1 has no GPU support and no Linux kernel for containers.",
-                "In PowerShell: wsl --set-version <distro> 2",
-                "wsl",
-            )
-        )
+        found.append(Finding(
+            "wsl.version-1", "fail", "WSL 1 cannot run GPU labs or Docker",
+            "WSL 1 has no GPU support and no Linux kernel for containers.",
+            "In PowerShell: wsl --set-version <distro> 2", "wsl", evidence=quote(facts, "Python platform"),
+        ))
     if facts.os.system == "Darwin" and facts.os.arch == "x86_64":
-        found.append(
-            Finding(
-                "macos.intel",
-                "warn",
-                "Intel Mac: torch stopped at 2.2 here",
-                f"PyTorch publishes no macOS x86_64 wheels after {compat.MACOS_X86_LAST_TORCH}; the labs need {compat.LAB_TORCH_VERSION}.",
-                "Use a Linux machine, a cloud notebook, or a Mac with Apple silicon",
-                "system",
-            )
-        )
+        found.append(x86_python_on_a_mac(facts))
     return found + memory_findings(facts) + disk_findings(facts)
+
+
+def x86_python_on_a_mac(facts: HostFacts) -> Finding:
+    """An x86_64 Python on macOS: an Intel Mac, or an Intel Python under Rosetta on Apple silicon (the
+    CPU section of a report tells them apart when it names the chip)."""
+    cpu = facts.cpu.model or ""
+    evidence = quote(facts, "OS", "Python platform", "CPU")
+    arm64_python = ("Install an arm64 Python (python.org's universal2 installer, Miniforge for arm64, or uv) and torch "
+                    "in it; `python -c \"import platform; print(platform.machine())\"` must print arm64")
+    rosetta = ("An x86_64 Python runs under Rosetta 2: it sees macOS as an Intel Mac, torch cannot use the Apple GPU "
+               f"(MPS) from it, and PyTorch publishes no macOS x86_64 wheels after {compat.MACOS_X86_LAST_TORCH}.")
+    if cpu.startswith("Apple"):
+        return Finding("macos.rosetta-python", "warn", f"An x86_64 Python under Rosetta on an {cpu}", rosetta,
+                       arm64_python, "system", "torch", evidence)
+    macos = compat.version_tuple(facts.os.version or "0")
+    if "Intel" not in cpu and macos >= (11,):
+        return Finding(
+            "macos.rosetta-python", "warn",
+            f"An x86_64 Python on macOS {facts.os.version}: Rosetta on Apple silicon, or an Intel Mac",
+            "The report does not name the chip. On Apple silicon: " + rosetta,
+            "If `sysctl -n machdep.cpu.brand_string` names an Apple chip: " + arm64_python, "system", "torch", evidence)
+    return Finding(
+        "macos.intel", "warn", f"Intel Mac: torch stopped at {compat.MACOS_X86_LAST_TORCH} here",
+        f"PyTorch publishes no macOS x86_64 wheels after {compat.MACOS_X86_LAST_TORCH}; the labs need "
+        f"{compat.LAB_TORCH_VERSION}.",
+        "Use a Linux machine, a cloud notebook, or a Mac with Apple silicon", "system", "labs", evidence)
 
 
 def no_gpu_findings(facts: HostFacts, plan: Plan) -> list[Finding]:
@@ -48,8 +59,8 @@ def no_gpu_findings(facts: HostFacts, plan: Plan) -> list[Finding]:
         or facts.os.system == "Darwin"
         or set(facts.pci_gpu_vendors) & {"nvidia", "amd"}
     )
-    if plan.device != "cpu" or some_gpu:
-        return []
+    if plan.device != "cpu" or some_gpu or report_missing(facts, GPUS_FIELD):
+        return []  # a report cut before its GPU lines says nothing of GPUs
     cpu = facts.cpu.model or "the CPU"
     return [
         Finding(
@@ -59,6 +70,8 @@ def no_gpu_findings(facts: HostFacts, plan: Plan) -> list[Finding]:
             f"No NVIDIA, AMD or Apple GPU is visible; {cpu} runs every lab, slower.",
             "Every lab runs as it is; for speed, a machine with an NVIDIA or AMD GPU, or a Mac with Apple silicon",
             "system",
+            "host",
+            quote(facts, GPUS_FIELD, "Nvidia driver version"),
         )
     ]
 
