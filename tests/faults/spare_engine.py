@@ -1,5 +1,5 @@
 """A Docker engine of the fault suite's own: its own socket, data-root, exec-root and pid file under
-a temporary folder, no bridge and no iptables, so that stopping it (as the tests do, under a
+a temporary folder and network namespace, no bridge and no iptables, so that stopping it (as the tests do, under a
 running lab) harms no other engine and no other test. It holds one image: the base image from the
 main engine, tagged with the name the lab image has (`up --no-jupyter` runs only `sleep` in it)."""
 
@@ -35,7 +35,9 @@ class SpareEngine:
         return self.docker("version", check=False).returncode == 0
 
     def start(self) -> None:
-        argv = ["dockerd", "--host", self.host, "--data-root", str(self.root / "data"), "--exec-root",
+        # Its own network namespace: a dockerd started with --bridge=none deletes the host's docker0
+        # (the main engine's bridge) at start-up; in a namespace of its own it can only touch its own.
+        argv = ["unshare", "--net", "dockerd", "--host", self.host, "--data-root", str(self.root / "data"), "--exec-root",
                 str(self.root / "exec"), "--pidfile", str(self.root / "docker.pid"), "--bridge=none",
                 "--iptables=false", "--ip-masq=false", "--group", "root"]
         with open(self.root / "dockerd.log", "ab") as log:
@@ -64,7 +66,7 @@ class SpareEngine:
 
 
 def start_spare_engine() -> SpareEngine:
-    if os.geteuid() != 0 or shutil.which("dockerd") is None or shutil.which("docker") is None:
+    if os.geteuid() != 0 or not all(shutil.which(tool) for tool in ("dockerd", "docker", "unshare")):
         missing("a second dockerd of the suite's own (needs root and dockerd, as CI has)")
     engine = SpareEngine(Path(tempfile.mkdtemp(prefix="tl-engine-", dir="/tmp")))
     engine.start()
