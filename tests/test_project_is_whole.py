@@ -11,8 +11,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 # Spelled in parts so that this file does not match itself.
-OUTSIDE = ("../" + "shared", "/work" + "/", "BENCH" + "-FACTS", "COMPAT" + "-FACTS", "/opt/" + "wheels",
-           "/root" + "/", "/home/" + "user")
+OUTSIDE = ("../" + "shared", "/work" + "/main", "/work" + "/shared", "/work" + "/.library", "BENCH" + "-FACTS",
+           "COMPAT" + "-FACTS", "/opt/" + "wheels", "/root" + "/.pyenv", "/root" + "/.cache", "/home/" + "user")
 
 
 def tracked_files() -> list[Path]:
