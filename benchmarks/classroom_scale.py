@@ -21,6 +21,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -172,6 +173,7 @@ def main() -> None:
     finally:
         if not args.keep:
             tear_down(args, root)
+            shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -119,6 +119,7 @@ def test_jupyterlab_in_a_browser_lists_the_lab_runs_a_cell_and_refuses_without_t
             expect(page.get_by_role("main").get_by_role("tab", name=notebooks[0], exact=True, selected=True)).to_be_visible()
             expect(page.get_by_role("main").get_by_role("tab", name="Launcher")).to_have_count(0)
             code = panel.locator(".jp-Notebook .jp-CodeCell .cm-content")
+            code.first.scroll_into_view_if_needed(timeout=WAIT_MS)  # editors render their text once in view
             expect(code.first).to_contain_text(first_code_line(workspace / notebooks[0]), timeout=WAIT_MS)
             # The status bar says Idle only once the kernel is connected and idle (the toolbar's
             # indicator starts as idle before a kernel exists, and a cell run then is dropped).

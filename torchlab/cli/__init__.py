@@ -24,6 +24,15 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+# What a command that was interrupted wants said on the one "interrupted" line (e.g. that a build's
+# layers are cached); set by the command as it unwinds, read once by main().
+INTERRUPTED_NOTES: list[str] = []
+
+
+def interrupted_line() -> str:
+    return "; ".join(["torchlab: interrupted", *INTERRUPTED_NOTES])
+
+
 def main() -> None:
     """The console script: every error is one line on stderr and a documented exit code."""
     interrupted: list[bool] = []
@@ -45,14 +54,14 @@ def main() -> None:
         sys.exit(said_in_one_line(exc))
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if code == 130 and interrupted:
-        print("torchlab: interrupted", file=sys.stderr)
+        print(interrupted_line(), file=sys.stderr)
     sys.exit(code if isinstance(code, int) else 0)
 
 
 def said_in_one_line(exc: BaseException) -> int:
     """An error out of a command, as the one line a user sees; its exit code. Others are raised again."""
     if isinstance(exc, KeyboardInterrupt):  # also while the commands are still being imported
-        print("torchlab: interrupted", file=sys.stderr)
+        print(interrupted_line(), file=sys.stderr)
         return 130
     from torchlab.errors import HOST_UNFIT, OK, Abort, ClickException, NoArgsIsHelpError, one_line  # start-up: typer's errors, not for --version
 
@@ -63,7 +72,7 @@ def said_in_one_line(exc: BaseException) -> int:
         print(one_line(exc), file=sys.stderr)
         return exc.exit_code
     if isinstance(exc, Abort):
-        print("torchlab: interrupted", file=sys.stderr)
+        print(interrupted_line(), file=sys.stderr)
         return 130
     if isinstance(exc, OSError):  # the host failed us where no command foresaw it (a full disk, a read-only folder)
         from torchlab.files import host_error  # start-up: only on this rare path

@@ -18,6 +18,7 @@ from torchlab.decide.plan import Plan, make_plan
 from torchlab.images.inputs import read_inputs
 from torchlab.images.spec import BuildSpec, make_build_spec, plan_document
 from torchlab.lab.catalog import open_catalog
+from torchlab.cli import INTERRUPTED_NOTES
 
 if TYPE_CHECKING:  # pragma: no cover - types only
     from torchlab.images.store import ImageResult
@@ -126,8 +127,7 @@ def run_action(action: Action, schema: str, variant: str, json_output: bool) -> 
         result = action(store, client, spec, config, progress)
     except KeyboardInterrupt:
         progress.close()
-        print("torchlab: note: the layers built so far are cached: run the same command again to go on",
-              file=sys.stderr)
+        INTERRUPTED_NOTES.append("the layers built so far are cached: run the same command again to go on")
         raise
     finally:
         progress.close()

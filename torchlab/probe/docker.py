@@ -47,7 +47,7 @@ def probe_docker(env: Mapping[str, str] | None = None, timeout: float = TIMEOUT_
     try:
         version, info = ask_socket(sock, ("/version", "/info"), timeout)
     except (OSError, http.client.HTTPException, EngineAnswerError, ValueError) as exc:
-        return unreachable_facts(failure_message(exc, timeout), sock, cli_installed(env))
+        return unreachable_facts(failure_message(exc, timeout), sock, docker_cli_on_path(env))
     return docker_facts_from_api(info, version, sock)
 
 
@@ -58,7 +58,7 @@ def probe_with_docker_py(env: Mapping[str, str], timeout: float = TIMEOUT_S) -> 
     try:
         info, version = engine.engine_answers(env, timeout)
     except engine.ENGINE_ERRORS as exc:  # a busy engine times out
-        return unreachable_facts(str(exc), None, cli_installed(env))
+        return unreachable_facts(str(exc), None, docker_cli_on_path(env))
     return docker_facts_from_api(info, version, None)
 
 
@@ -90,6 +90,7 @@ def ask_socket(path: str, urls: tuple[str, ...], timeout: float = TIMEOUT_S) -> 
 
 
 def ask(connection: http.client.HTTPConnection, url: str) -> Any:
+    """One GET; its JSON, or EngineAnswerError with the engine's own message."""
     connection.request("GET", url, headers={"Accept": "application/json"})
     response = connection.getresponse()
     body = response.read()
@@ -107,10 +108,12 @@ def failure_message(exc: BaseException, timeout: float = TIMEOUT_S) -> str:
         return f"{UNREACHABLE}: Read timed out. (read timeout={timeout:g})"
     if isinstance(exc, OSError):
         return f"{UNREACHABLE}: ('Connection aborted.', {exc!r})"
-    return f"{UNREACHABLE}: {exc}" if not isinstance(exc, EngineAnswerError) else str(exc)
+    if isinstance(exc, EngineAnswerError):
+        return str(exc)
+    return f"{UNREACHABLE}: {exc}"
 
 
-def cli_installed(env: Mapping[str, str]) -> bool:
+def docker_cli_on_path(env: Mapping[str, str]) -> bool:
     return shutil.which("docker", path=env.get("PATH")) is not None
 
 
