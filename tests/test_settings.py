@@ -23,7 +23,7 @@ BAD_IMAGES = ["UPPER:case", "Python:3.11", "a b", "::bad", "debian:", ":latest",
 GOOD_REGISTRIES = ["127.0.0.1:5000/torchlab", "127.0.0.1:5000", "ghcr.io/course/torchlab", "localhost:5000/",
                    "registry.example.org:443/a/b", "course"]
 BAD_REGISTRIES = ["::bad", "UPPER/x", "reg istry/x", "127.0.0.1:5000/x@sha256:abc", "127.0.0.1:5000/x:tag", "a//b", ""]
-GOOD_URLS = ["https://pypi.org/simple", "http://127.0.0.1:3141/root/pypi/+simple/", "https://download.pytorch.org/whl/cpu",
+GOOD_URLS = ["https://pypi.org/simple", "http://127.0.0.1:3141/simple/", "https://download.pytorch.org/whl/cpu",
              "file:///srv/simple", "none"]
 BAD_URLS = ["pypi.org/simple", "ftp://x/simple", "https://", "http://host:port/", "https://a b/simple", "simple", ""]
 

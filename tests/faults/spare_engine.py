@@ -1,7 +1,12 @@
 """A Docker engine of the fault suite's own: its own socket, data-root, exec-root and pid file under
-a temporary folder and network namespace, no bridge and no iptables, so that stopping it (as the tests do, under a
-running lab) harms no other engine and no other test. It holds one image: the base image from the
-main engine, tagged with the name the lab image has (`up --no-jupyter` runs only `sleep` in it)."""
+a temporary folder, in a network namespace of its own (no bridge, no iptables), so that stopping it
+(as the tests do, under a running lab) harms no other engine and no other test. It holds one image:
+the base image from the main engine, tagged with the name the lab image has (`up --no-jupyter` runs
+only `sleep` in it).
+
+Why the namespace: a dockerd started with --bridge=none deletes the host's docker0 (the main
+engine's bridge) as it starts; in a namespace of its own there is no docker0 for it to delete.
+The suite checks that docker0 is still there afterwards (tests/faults/test_engine_faults.py)."""
 
 from __future__ import annotations
 
@@ -17,6 +22,11 @@ from pathlib import Path
 from conftest import missing
 
 START_S = 60
+
+
+def has_link(name: str) -> bool:
+    """The host (this network namespace) has a network interface of that name."""
+    return Path("/sys/class/net", name).exists()
 
 
 @dataclass
@@ -35,10 +45,8 @@ class SpareEngine:
         return self.docker("version", check=False).returncode == 0
 
     def start(self) -> None:
-        # Its own network namespace: a dockerd started with --bridge=none deletes the host's docker0
-        # (the main engine's bridge) at start-up; in a namespace of its own it can only touch its own.
-        argv = ["unshare", "--net", "dockerd", "--host", self.host, "--data-root", str(self.root / "data"), "--exec-root",
-                str(self.root / "exec"), "--pidfile", str(self.root / "docker.pid"), "--bridge=none",
+        argv = ["unshare", "--net", "dockerd", "--host", self.host, "--data-root", str(self.root / "data"),
+                "--exec-root", str(self.root / "exec"), "--pidfile", str(self.root / "docker.pid"), "--bridge=none",
                 "--iptables=false", "--ip-masq=false", "--group", "root"]
         with open(self.root / "dockerd.log", "ab") as log:
             self.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -67,7 +75,7 @@ class SpareEngine:
 
 def start_spare_engine() -> SpareEngine:
     if os.geteuid() != 0 or not all(shutil.which(tool) for tool in ("dockerd", "docker", "unshare")):
-        missing("a second dockerd of the suite's own (needs root and dockerd, as CI has)")
+        missing("a second dockerd of the suite's own (needs root, dockerd and unshare(1), as CI has)")
     engine = SpareEngine(Path(tempfile.mkdtemp(prefix="tl-engine-", dir="/tmp")))
     engine.start()
     return engine

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from faultkit import one_error
 from labkit import tree
-from spare_engine import SpareEngine, load_image, start_spare_engine
+from spare_engine import SpareEngine, has_link, load_image, start_spare_engine
 
 from conftest import missing
 from upkit import Torchlab, remove_home
@@ -48,11 +48,13 @@ def spare() -> SpareEngine:
     base = os.environ.get("TORCHLAB_TEST_BASE_IMAGE")
     if not base or subprocess.run(["docker", "image", "inspect", base], capture_output=True).returncode != 0:
         missing(f"no base image {base!r} in the main engine (TORCHLAB_TEST_BASE_IMAGE; .ci/make-base-image)")
+    main_bridge = has_link("docker0")
     engine = start_spare_engine()
     try:
         yield engine
     finally:
         engine.remove()
+        assert has_link("docker0") == main_bridge, "the spare engine took the main engine's docker0 away"
 
 
 @pytest.fixture
