@@ -53,13 +53,13 @@ def free_port() -> int:
 
 
 def ranks_start_method() -> str:
-    """fork where it is safe (Linux, and no CUDA context in this process: a forked child cannot use
-    its parent's), else spawn. A forked rank starts with torch and what DDP's constructor imports
-    (torch._dynamo, ~2.5 s of CPU) already loaded; a spawned one imports them afresh, twice at once,
-    which was most of this check's time (7-15 s on a loaded 2-core machine)."""
-    if sys.platform != "linux" or (torch.cuda.is_available() and torch.cuda.is_initialized()):
-        return "spawn"
-    return "fork"
+    """forkserver on Linux (Python 3.14's default there), else spawn (the default on macOS and Windows). Plain fork hung about one run in six
+    on Linux: this process has already run torch's thread pools, and a child forked while one of
+    their locks is held never gets it. A fork server is a fresh single-threaded interpreter that
+    imports torch and what DDP's constructor needs (torch._dynamo, ~2.5 s of CPU) once, then forks
+    both ranks from that clean state; spawn would import them afresh twice at once (7-15 s on a
+    loaded 2-core machine)."""
+    return "forkserver" if sys.platform == "linux" else "spawn"
 
 
 def run_ranks(out_dir: str) -> str:
@@ -67,8 +67,8 @@ def run_ranks(out_dir: str) -> str:
     from ddp_worker import average_gradients
 
     method = ranks_start_method()
-    if method == "fork":
-        import torch._dynamo  # noqa: F401 - imported once here, inherited by both ranks
+    if method == "forkserver":
+        mp.get_context("forkserver").set_forkserver_preload(["torch", "torch._dynamo", "torch.distributed", "ddp_worker"])
 
     context = mp.start_processes(
         average_gradients,

@@ -1,5 +1,5 @@
 """One rank of the module-5 DDP smoke check. A file of its own: spawned workers import it by name
-(forked ones, on Linux, inherit it).
+(on Linux the fork server imports it once and forks both ranks from there).
 
 Each rank feeds a different input x_r to the same bias-free Linear(3, 1); the gradient of
 sum(w . x_r) is x_r, so after DDP's all-reduce every rank must hold the mean of the x_r.
@@ -40,5 +40,6 @@ def average_gradients(rank: int, world_size: int, port: int, out_dir: str) -> No
         model = DistributedDataParallel(nn.Linear(3, 1, bias=False))
         model(rank_input(rank)).sum().backward()
         torch.save(model.module.weight.grad.clone(), Path(out_dir) / f"grad-rank{rank}.pt")
+        del model  # before the group goes: tearing DDP down after it hung a rank about one run in five
     finally:
         dist.destroy_process_group()

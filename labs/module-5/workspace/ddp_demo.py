@@ -62,6 +62,7 @@ def train(rank: int, world_size: int, port: int) -> None:
         report(
             f"weights identical on all {world_size} ranks: {same}; weights {[round(w, 4) for w in weights.flatten().tolist()]}"
         )
+    del model, optimizer  # DDP must go before its process group: torn down after it, a rank can hang
     dist.destroy_process_group()
 
 
