@@ -71,7 +71,8 @@ def docker_gpu_findings(facts: HostFacts, plan: Plan | None = None) -> list[Find
         return []
     if docker.nvidia_toolkit or "nvidia" in docker.runtimes or docker.desktop:
         return [Finding("docker.nvidia-runtime", "ok", "NVIDIA Container Toolkit present", area="docker")]
-    native = plan is not None and plan.runtime == "native" and plan.device == "cuda"
+    # Here containers cannot reach the GPU, so a plan on cuda is one that runs natively (plan.choose_runtime).
+    native = plan is not None and plan.device == "cuda"
     return [
         Finding(
             "docker.nvidia-runtime-missing",
