@@ -16,8 +16,8 @@ LABEL_FILES = (
 COLUMNS = ["file", "cause", "finding_id", "evidence", "url", "note"]
 CAUSES = {
     "healthy", "arch-not-in-build", "driver-too-old", "cpu-build-on-gpu-host", "no-driver",
-    "gfx-not-in-rocm-build", "mps-unavailable", "wsl-driver", "cuda-init-failed",
-    "gpu-dropped-by-torch", "other",
+    "gfx-not-in-rocm-build", "mps-unavailable", "cuda-init-failed",
+    "gpu-dropped-by-torch", "cut-short", "other",
 }
 
 

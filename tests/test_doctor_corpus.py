@@ -18,14 +18,6 @@ from torchlab.cli import app
 
 runner = CliRunner()
 LABELS = labels()
-# Labels doctor cannot name from the text alone: the report is cut before any line that shows the cause,
-# which the thread established. They stay labelled (and count as misses in benchmarks/doctor_corpus.py).
-NOT_IN_THE_TEXT = {
-    "24_macos_nvidia_gt750m-source-build-torch1.0a0-no-driver_TRUNCATED.txt":
-        "cut at 'CMake version': nothing after the OS line, no GPU, driver or availability line",
-    "33_wsl2_nvidia_driver-version-0-torch1.10-cu111_TRUNCATED.txt":
-        "cut at the Python platform line: no GPU, driver or availability line",
-}
 
 
 def doctor_json(label: Label) -> dict:
@@ -58,9 +50,6 @@ def test_doctor_names_the_labelled_cause_and_quotes_its_lines(label: Label) -> N
     assert document["source"] == "collect_env" and document["plan"]["variant"]
     assert not unquoted(document, label.path.read_bytes().decode("utf-8"))
     wrong = judge(label, document)
-    if label.path.name in NOT_IN_THE_TEXT:
-        assert wrong is not None, f"now named: drop {label.path.name} from NOT_IN_THE_TEXT"
-        pytest.xfail(NOT_IN_THE_TEXT[label.path.name])
     assert wrong is None, wrong
 
 
