@@ -148,6 +148,34 @@ def test_a_taken_port_is_seen_and_its_holder_named():
     assert holder is not None and holder.endswith(f"(pid {os.getpid()})"), holder
 
 
+@pytest.mark.skipif(os.name == "nt", reason="Windows has no TIME_WAIT reuse by SO_REUSEADDR")
+def test_a_port_left_in_time_wait_by_a_stopped_lab_is_free_but_a_listener_still_takes_it():
+    import socket
+
+    port = free_port()
+    with socket.socket() as server:
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind(("127.0.0.1", port))
+        server.listen()
+        with socket.create_connection(("127.0.0.1", port)) as client:
+            accepted, _ = server.accept()
+            accepted.close()  # the server closes first: its side of the connection waits in TIME_WAIT
+            client.recv(1)
+    time_wait = [c for c in psutil.net_connections(kind="tcp")
+                 if c.laddr and c.laddr.port == port and c.status == psutil.CONN_TIME_WAIT]
+    if not time_wait:
+        pytest.skip("the OS did not keep the connection in TIME_WAIT")
+    with socket.socket() as plain:  # without the option a bind fails here: what port_state did before
+        with pytest.raises(OSError):
+            plain.bind(("127.0.0.1", port))
+    assert port_is_free(port)
+    with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", port))
+        listener.listen()
+        assert not port_is_free(port)
+
+
 def test_a_second_up_of_the_same_lab_waits_for_the_first(tmp_path):
     """Two processes, one lock: the second says it waits, and gets the lock only after the first."""
     script = textwrap.dedent(f"""

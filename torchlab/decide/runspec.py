@@ -7,7 +7,7 @@ the host user (never root), drops every capability, cannot gain privileges, neve
 Docker socket, and the workspace is the only host folder mounted (read-write).
 
 The learner's home in the container is a Docker volume of its own (no host folder): JupyterLab's
-settings, pip --user installs, downloaded datasets and Python's bytecode cache outlive `down`.
+settings, downloaded datasets, inductor's compiled kernels and Python's bytecode cache outlive `down`.
 The image ships no bytecode, so without it every `up` would compile torch and JupyterLab afresh
 (seconds of CPU on each start).
 """

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import os
 import socket
 from collections.abc import Callable
 
@@ -16,6 +17,11 @@ LOOPBACK = "127.0.0.1"
 def port_state(port: int, host: str = LOOPBACK) -> str:
     """"free", "taken", or "privileged" (below the first port this user may bind, 1024 as a rule)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        if os.name != "nt":
+            # As a server binds (JupyterLab's tornado does): a port whose last connection is in
+            # TIME_WAIT, after a lab stopped, is free to it. On Windows the option would let a
+            # socket take a port another listens on, so it stays off there.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError as exc:

@@ -32,8 +32,10 @@ def is_ours(pid: object, create_time: object, command: object) -> bool:
         process = psutil.Process(pid)
         with process.oneshot():
             same_start = abs(process.create_time() - create_time) < START_TIME_SLACK_S
-            same_command = process.cmdline() == list(command)
             alive = process.status() != psutil.STATUS_ZOMBIE
+        # Asked only when the start time matches; a process just started may show no command line
+        # for a moment (it is then ours or nobody's), so give it that moment.
+        same_command = same_start and command_line(pid, showing=command[0], wait_s=0.25) == list(command)
     except psutil.Error:
         return False
     return same_start and same_command and alive
