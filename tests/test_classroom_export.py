@@ -163,3 +163,32 @@ def test_export_writes_the_files_and_validates_them(cli, tmp_path):
 
 def test_export_needs_a_registry_the_cluster_can_pull_from(cli, tmp_path):
     one_line_error(cli("module-1", "--kubernetes", str(tmp_path / "k8s")), "--registry:", "TORCHLAB_REGISTRY")
+
+
+def test_a_tas_edits_to_the_exported_files_are_kept_unless_forced(cli, tmp_path):
+    need_module("kubespawner", "pip install 'torchlab[classroom]'")
+    folder = tmp_path / "k8s"
+    assert cli("module-1", "--kubernetes", str(folder), "--gpu", "none", "--registry", REGISTRY).exit_code == 0
+    values = folder / "values.yaml"
+    edited = values.read_text(encoding="utf-8") + "# the TA's own setting\nhub:\n  concurrentSpawnLimit: 5\n"
+    values.write_text(edited, encoding="utf-8")
+    readme_before = (folder / "README.md").read_text(encoding="utf-8")
+    (folder / "README.md").write_text(readme_before + "edited too\n", encoding="utf-8")
+
+    refused = cli("module-1", "--kubernetes", str(folder), "--gpu", "none", "--registry", REGISTRY)
+    one_line_error(refused, "exists and differs")
+    assert refused.exit_code == 2 and "--force" in refused.output
+    assert values.read_text(encoding="utf-8") == edited  # nothing written, not even the files that did not differ
+    assert (folder / "README.md").read_text(encoding="utf-8") == readme_before + "edited too\n"
+
+    again = cli("module-1", "--kubernetes", str(folder), "--gpu", "none", "--registry", REGISTRY, "--force")
+    assert again.exit_code == 0, again.output
+    assert "the TA's own setting" not in values.read_text(encoding="utf-8")
+    assert (folder / "README.md").read_text(encoding="utf-8") == readme_before
+
+
+def test_a_registry_that_is_no_registry_path_is_refused_before_anything_is_written(cli, tmp_path):
+    folder = tmp_path / "k8s"
+    done = cli("module-1", "--kubernetes", str(folder), "--registry", "::bad")
+    one_line_error(done, "--registry ::bad: not a Docker registry path")
+    assert done.exit_code == 2 and not folder.exists()

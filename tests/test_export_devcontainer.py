@@ -22,7 +22,8 @@ import pytest
 from typer.testing import CliRunner
 
 from torchlab.cli import app
-from torchlab.cli.export import check_replaceable, config_text
+from torchlab.cli.export import config_text
+from torchlab.files import check_replaceable
 from torchlab.decide.choice import choose
 from torchlab.decide.devcontainer import devcontainer_config, mount_text
 from torchlab.decide.plan import make_plan
@@ -101,15 +102,15 @@ def test_a_mount_path_with_a_comma_is_quoted_as_docker_reads_it():
 
 def test_an_existing_file_is_kept_unless_forced(tmp_path):
     path = tmp_path / ".devcontainer" / "devcontainer.json"
-    assert check_replaceable(path, "{}\n", force=False) == "written"
+    assert check_replaceable(path, "{}\n", False, "--force replaces it") == "written"
     path.parent.mkdir()
     path.write_text("{}\n", encoding="utf-8")
-    assert check_replaceable(path, "{}\n", force=False) == "unchanged"
+    assert check_replaceable(path, "{}\n", False, "--force replaces it") == "unchanged"
     with pytest.raises(UserError) as refused:
-        check_replaceable(path, '{"image": "x"}\n', force=False)
+        check_replaceable(path, '{"image": "x"}\n', False, "--force replaces it")
     assert refused.value.exit_code == 2 and "--force" in refused.value.format_message()
     assert path.read_text(encoding="utf-8") == "{}\n"
-    assert check_replaceable(path, '{"image": "x"}\n', force=True) == "replaced"
+    assert check_replaceable(path, '{"image": "x"}\n', True, "--force replaces it") == "replaced"
 
 
 def test_an_unknown_lab_is_one_line(monkeypatch, tmp_path):

@@ -7,6 +7,8 @@ and torchlab's own damaged state set aside instead of trusted or deleted.
     check_writable   a place torchlab is about to write: exit 3 with the path and the fix if it cannot
     host_error       an OSError met while writing, as the one line a user sees (exit 3)
     set_aside        a damaged state file renamed to NAME.corrupt, never deleted
+    check_replaceable  before writing a file the user may have edited: refused when it differs, unless forced
+    write_whole      a file written whole or not at all (a temporary file renamed over it)
 """
 
 from __future__ import annotations
@@ -190,3 +192,32 @@ def set_aside(path: Path) -> Path:
             os.replace(path, target)
             return target
         counter += 1
+
+
+def check_replaceable(path: Path, text: str, force: bool, fix: str) -> str:
+    """What writing text to path does: "written", "unchanged" or "replaced" (only when forced). A file
+    there that differs may be the user's work: a UserError (exit 2) ending in `fix` unless forced."""
+    if path.is_dir() or (path.exists() and not path.is_file()):
+        raise UserError(f"{path}: {kind_of(path.stat().st_mode)}, not a file; expected a {path.name} there, or nothing", USAGE)
+    if not path.exists():
+        return "written"
+    try:
+        same = path.read_text(encoding="utf-8") == text
+    except (OSError, UnicodeDecodeError):
+        same = False
+    if same:
+        return "unchanged"
+    if not force:
+        raise UserError(f"{path}: exists and differs from what torchlab writes there; nothing was changed ({fix})", USAGE)
+    return "replaced"
+
+
+def write_whole(path: Path, text: str) -> None:
+    """Whole or not at all: a temporary file beside it, then renamed over it."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise host_error(path, exc) from None

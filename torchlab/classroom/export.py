@@ -20,10 +20,11 @@ from torchlab.classroom.helm import (
 )
 from torchlab.classroom.podcheck import OFFLINE_KUBECONFIG
 from torchlab.classroom.seatimage import seat_image_name, seat_recipe
-from torchlab.config import Config
+from torchlab.config import Config, registry_problem
 from torchlab.decide.choice import VariantChoice, choose_variant
 from torchlab.decide.compat import LAB_TORCH_VERSION
 from torchlab.errors import CHECK_FAILED, OK, USAGE, UserError
+from torchlab.files import check_folder, check_replaceable, write_whole
 from torchlab.images.store import spec_for_lab
 from torchlab.lab.catalog import find_lab, open_catalog
 from torchlab.run import run_command
@@ -68,6 +69,9 @@ def export_registry(config: Config, registry: str | None) -> str:
     if not chosen:
         raise UserError("--registry: the cluster pulls the seat image from a registry; give --registry HOST/PATH "
                         "(e.g. registry.example.edu/course) or set TORCHLAB_REGISTRY", USAGE)
+    problem = registry_problem(chosen) if registry else None  # TORCHLAB_REGISTRY was checked when read
+    if problem:
+        raise UserError(f"--registry {chosen}: {problem}", USAGE)
     return chosen.rstrip("/")
 
 
@@ -83,13 +87,16 @@ def export_plan(lab_name: str, gpu: str, registry: str | None, config: Config) -
     return plan, seat_recipe(lab_image, CHART_JUPYTERHUB)
 
 
-def write_files(folder: Path, plan: ExportPlan, recipe: str) -> tuple[str, ...]:
-    if folder.exists() and not folder.is_dir():
-        raise UserError(f"--kubernetes {folder}: expected a folder, found a file", USAGE)
-    (folder / "seat-image").mkdir(parents=True, exist_ok=True)
+def write_files(folder: Path, plan: ExportPlan, recipe: str, force: bool) -> tuple[str, ...]:
+    """values.yaml, README.md and the seat image's recipe; a TA's edits to any of them are kept
+    (nothing is written) unless forced."""
+    check_folder(folder, f"--kubernetes {folder}", must_exist=False)
     files = {"values.yaml": values_text(plan), "README.md": readme_text(plan), "seat-image/Dockerfile": recipe}
+    fix = "--force replaces it, or choose another --kubernetes folder"
     for name, text in files.items():
-        (folder / name).write_text(text, encoding="utf-8")
+        check_replaceable(folder / name, text, force, fix)
+    for name, text in files.items():
+        write_whole(folder / name, text)
     return tuple(files)
 
 
@@ -114,10 +121,10 @@ def check_values(values: dict[str, Any], env: Mapping[str, str]) -> dict[str, An
 
 
 def export_class(lab: str, folder: Path, gpu: str, registry: str | None, config: Config,
-                 env: Mapping[str, str] | None = None) -> ExportResult:
+                 env: Mapping[str, str] | None = None, force: bool = False) -> ExportResult:
     env = dict(os.environ) if env is None else env
     plan, recipe = export_plan(lab, gpu, registry, config)
-    files = write_files(folder, plan, recipe)
+    files = write_files(folder, plan, recipe, force)
     if not can_check():
         return ExportResult(folder, files, plan.image, plan.variant, None,
                             "not validated: pip install 'torchlab[classroom]' brings KubeSpawner and kubernetes-validate")

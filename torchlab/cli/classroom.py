@@ -151,13 +151,14 @@ def export(
     kubernetes: Path = typer.Option(..., "--kubernetes", help="The folder to write values.yaml, README.md and the seat image's recipe to."),
     gpu: GpuKind = typer.Option(GpuKind.nvidia, "--gpu", help="The cluster's GPUs: nvidia, amd, or none (CPU)."),
     registry: Optional[str] = typer.Option(None, "--registry", help="Where the cluster pulls the seat image (default: TORCHLAB_REGISTRY)."),
+    force: bool = typer.Option(False, "--force", help="Replace values.yaml, README.md or the recipe where they differ (edits there are lost)."),
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Values for the JupyterHub Helm chart (Zero to JupyterHub) and a README for the TA; each profile's
     pod is rendered by KubeSpawner and validated against the Kubernetes schemas, offline."""
     from torchlab.classroom.export import export_class  # start-up: the classroom only for its commands
 
-    result = export_class(lab, kubernetes, gpu.value, registry, load_config())
+    result = export_class(lab, kubernetes, gpu.value, registry, load_config(), force=force)
     console = stderr_console()
     console.print(f"wrote {', '.join(result.files)} to {result.folder}; seat image {result.image}", markup=False)
     document = result.to_json()

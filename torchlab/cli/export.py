@@ -16,7 +16,7 @@ import typer
 from torchlab.cli.flags import path_flag
 from torchlab.cli.output import echo_json, stderr_console
 from torchlab.config import Config, load_config
-from torchlab.errors import USAGE, UserError
+from torchlab.files import check_folder, check_replaceable, write_whole
 
 SCHEMA = "torchlab.devcontainer/1"
 
@@ -39,35 +39,6 @@ def config_text(document: dict[str, Any]) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
-def check_replaceable(path: Path, text: str, force: bool) -> str:
-    """What writing text to path does: "written", "unchanged" or "replaced" (only with --force)."""
-    if path.is_dir() or (path.exists() and not path.is_file()):
-        raise UserError(f"{path}: not a file; expected a devcontainer.json to write (choose another --dir)", USAGE)
-    if not path.exists():
-        return "written"
-    try:
-        same = path.read_text(encoding="utf-8") == text
-    except (OSError, UnicodeDecodeError):
-        same = False
-    if same:
-        return "unchanged"
-    if not force:
-        raise UserError(f"{path}: exists and differs from {path.name} for this lab; nothing was changed "
-                        "(--force replaces it, or choose another --dir)", USAGE)
-    return "replaced"
-
-
-def write_text(path: Path, text: str) -> None:
-    """Whole or not at all: a temp file beside it, then renamed over it."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise UserError(f"cannot write {path} ({exc.strerror or exc})") from None
-
-
 def export_devcontainer(lab_name: str, folder: Optional[Path], variant: str, force: bool, config: Config,
                         env: Mapping[str, str], say: Callable[[str], None]) -> dict[str, Any]:
     """The plan (docker), the workspace and the image as `up` makes them, then the file."""
@@ -79,16 +50,18 @@ def export_devcontainer(lab_name: str, folder: Optional[Path], variant: str, for
     from torchlab.up import UpRequest, plan_choice, prepare_workspace
 
     lab = find_lab(open_catalog(config=config), lab_name)
+    if folder is not None:  # bad input before the host's questions (Docker, the GPU)
+        check_folder(folder, f"--dir {folder}", must_exist=False)
     choice = plan_choice(UpRequest(lab.id, runtime="docker", variant=variant), config, env, say)
     workspace = prepare_workspace(lab, config, say)
     target = LabTarget(lab.id, lab.version, choice.variant, choice.device, workspace, config.data_dir)
     image = spec_for_lab(config, choice, lab).name
     text = config_text(devcontainer_config(target, image, the_lab_user(env), host_gpu_groups()))
     path = (folder.resolve() if folder else workspace).joinpath(*FILE)
-    action = check_replaceable(path, text, force)  # before the image: a refusal costs no build
+    action = check_replaceable(path, text, force, "--force replaces it, or choose another --dir")  # a refusal costs no build
     ensure_for_lab(config, choice, lab, env, say)  # reused, pulled or built: named `image`
     if action != "unchanged":
-        write_text(path, text)
+        write_whole(path, text)
     give_to_lab_user(workspace, env)  # as `up` does: the workspace (and a file written there) is the learner's
     return {"schema": SCHEMA, "lab": lab.id, "version": lab.version, "variant": choice.variant,
             "device": choice.device, "image": image, "workspace": str(workspace), "file": str(path),
