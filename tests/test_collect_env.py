@@ -435,3 +435,18 @@ def test_torchs_own_errors_are_understood(name: str) -> None:
 
     kinds = {said.kind for _, _, said in said_in(read(name))}
     assert kinds & {"init-failed", "driver-too-old"}
+
+
+@pytest.mark.parametrize(("listed", "gfx"), [
+    ("AMD Radeon RX 6750 XT", "gfx1031"),  # torch < 2.2: the name only (corpus report 48)
+    ("AMD Radeon RX 7600 XTNoGCNArchNameOnOldPyTorch", None),  # not in the sourced table: no guess
+    ("AMD Radeon RX 7900 XTXNoGCNArchNameOnOldPyTorch", "gfx1100"),
+    ("AMD Radeon Graphics", None),  # an APU's generic name names no one chip
+    ("AMD Radeon RX 6950 XT (gfx1030)", "gfx1030"),  # the target torch printed wins
+])
+def test_a_rocm_gpu_named_without_its_target_gets_it_from_the_name(listed: str, gfx: str | None) -> None:
+    text = read("collect_env_linux_rocm_1-gentoo-rx5700xt_TRUNCATED.txt")
+    old = next(line for line in text.splitlines() if line.startswith("GPU models and configuration:"))
+    host = parse_collect_env(text.replace(old, f"GPU models and configuration: {listed}"))
+    assert host.amd.gpus[0].gfx_target == gfx
+    assert "NoGCNArch" not in host.amd.gpus[0].name

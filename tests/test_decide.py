@@ -123,6 +123,18 @@ def test_wsl2_without_libcuda_is_explained():
     assert ids(facts)["wsl.cuda-libs-missing"] == "fail"
 
 
+@pytest.mark.parametrize(("fixture", "title"), [
+    # cut at its platform line, "...-microsoft-standard-WSL2-...": the OS line names only the distribution
+    ("collect_env/33_wsl2_nvidia_driver-version-0-torch1.10-cu111_TRUNCATED.txt", "Ubuntu 20.04.4 LTS on WSL2 (x86_64)"),
+    ("collect_env_wsl2_cuda_1-vllm_TRUNCATED.txt", "Ubuntu 22.04.2 LTS on WSL2 (x86_64)"),
+    ("collect_env_linux_cuda_3.txt", "Linux Mint 20.3 (x86_64)"),  # a kernel without "microsoft": no WSL
+])
+def test_the_os_line_says_wsl2_when_the_kernel_does(fixture, title):
+    facts = parse_collect_env(fixture_text(fixture))
+    detected = next(f for f in collect_findings(facts, make_plan(facts)) if f.id == "os.detected")
+    assert detected.title == title
+
+
 def test_wsl1_cannot_run_gpu_labs():
     facts = HostFacts(os=linux("os-release_ubuntu-22.04.5.txt", "uname-a_wsl1_4.4.0-17763-Microsoft.txt"))
     assert ids(facts)["wsl.version-1"] == "fail"

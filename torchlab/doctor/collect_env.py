@@ -22,6 +22,7 @@ from torchlab.doctor.paste import looks_like_collect_env as looks_like_collect_e
 from torchlab.facts import (
     AmdFacts, AmdGPU, AppleFacts, CPUFacts, HostFacts, NvidiaFacts, NvidiaGPU, OSFacts, ReportFacts, TorchFacts,
 )
+from torchlab.knowledge import amd_gfx
 from torchlab.probe.system import matching_flags, wsl_version
 
 _VERSION = re.compile(r"\d+(?:\.\d+)+")
@@ -320,7 +321,9 @@ def _amd_facts(values: dict[str, str], torch: TorchFacts) -> AmdFacts | None:
     if not (target or (torch.hip_build and listed and not GPU_LINE.search(listed))):
         return None
     name = re.sub(r"\s*\(gfx[^)]*\)|NoGCNArchNameOnOldPyTorch", "", listed).strip()
-    gpu = AmdGPU(index=0, gfx_target=target.group(1) if target else None, name=name or None)
+    # collect_env before torch 2.2 names the GPU without its target: the name says which chip it is
+    gfx = target.group(1) if target else amd_gfx(name)
+    gpu = AmdGPU(index=0, gfx_target=gfx, name=name or None)
     return AmdFacts(source="collect_env", gpus=(gpu,),
                     rocm_version=_version_in(_known(_first_line(values.get("HIP runtime version")))))
 

@@ -6,6 +6,7 @@ Each table is a tuple of frozen dataclass rows; every row names its `source` (a 
 how to update it when torch, CUDA or NVIDIA's lists change.
 
     nvidia_gpus   compute capability per NVIDIA GPU marketing name, and the name matcher
+    amd_gpus      gfx target per AMD GPU marketing name (for reports that name the GPU only)
     torch_builds  per torch release: CUDA/ROCm builds, arch lists, gfx targets, the PyPI build
     cuda_drivers  minimum NVIDIA driver per torch CUDA build (minor-version compatibility floors)
     platforms     macOS / MPS facts
@@ -13,6 +14,7 @@ how to update it when torch, CUDA or NVIDIA's lists change.
 
 from __future__ import annotations
 
+from torchlab.knowledge.amd_gpus import AMD_GPUS, AmdGpuFamily, amd_gfx
 from torchlab.knowledge.cuda_drivers import CUDA_DRIVER_FLOORS, CudaDriverFloor, driver_floor, min_driver
 from torchlab.knowledge.nvidia_gpus import GPUS, Gpu, compute_capability, find_gpu
 from torchlab.knowledge.platforms import MACOS_X86_LAST_TORCH, MPS_MIN_MACOS
@@ -39,6 +41,9 @@ from torchlab.knowledge.torch_builds import (
 )
 
 __all__ = [
+    "AMD_GPUS",
+    "AmdGpuFamily",
+    "amd_gfx",
     "CUDA_ARCH_LISTS",
     "CUDA_DRIVER_FLOORS",
     "GPUS",

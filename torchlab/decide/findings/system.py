@@ -13,7 +13,7 @@ MEMORY_WARN_GIB, MEMORY_FAIL_GIB = 8, 4
 
 
 def system_findings(facts: HostFacts) -> list[Finding]:
-    found = [Finding("os.detected", "ok", f"{facts.os.name} ({facts.os.arch or 'unknown arch'})", area="system",
+    found = [Finding("os.detected", "ok", f"{os_words(facts)} ({facts.os.arch or 'unknown arch'})", area="system",
                      evidence=quote(facts, "OS", "Python platform"))]
     if facts.os.wsl == 1:
         found.append(Finding(
@@ -24,6 +24,14 @@ def system_findings(facts: HostFacts) -> list[Finding]:
     if facts.os.system == "Darwin" and facts.os.arch == "x86_64":
         found.append(x86_python_on_a_mac(facts))
     return found + memory_findings(facts) + disk_findings(facts)
+
+
+def os_words(facts: HostFacts) -> str:
+    """The OS as a person would say it: a distribution under WSL says so ("Ubuntu 20.04.4 LTS on WSL2"),
+    as its kernel release ("...-microsoft-standard-WSL2") shows, though /etc/os-release names only the distribution."""
+    if facts.os.wsl and "WSL" not in facts.os.name:
+        return f"{facts.os.name} on WSL{facts.os.wsl}"
+    return facts.os.name
 
 
 def x86_python_on_a_mac(facts: HostFacts) -> Finding:
