@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from typer.testing import CliRunner
 
 from torchlab.classroom.access import Access, check_access
 from torchlab.classroom.gpus import (
-    NO_GPU, GpuSlot, assign, docker_gpu, gpu_slots, parse_gpus_option, parse_mig_devices, seat_names,
+    NO_GPU, GpuSlot, assign, docker_gpu, gpu_slots, parse_gpus_option, seat_names,
 )
 from torchlab.classroom.hubconfig import HubFiles, HubPlan, hub_settings, render_config
 from torchlab.classroom.logins import hash_password, new_password, password_matches
@@ -26,7 +27,7 @@ from torchlab.errors import UserError
 from torchlab.facts import AmdFacts, HostFacts, OSFacts
 from torchlab.probe.amd import amd_gpu_from_kfd
 from torchlab.probe.nvidia import parse_smi_xml
-from torchlab.probe.nvidia_smi import parse_smi_csv, parse_smi_table
+from torchlab.probe.nvidia_smi import parse_smi_csv, parse_smi_list, parse_smi_table
 
 from conftest import need_module, one_line_error
 from recorded import fixture_text
@@ -96,9 +97,11 @@ def test_a_whole_gpu_is_requested_by_its_uuid():
      ["1c.3g.71gb", "2c.3g.71gb", "2g.35gb", "1g.18gb", "1g.18gb"]),
 ])
 def test_a_gpu_with_mig_on_gives_each_seat_a_mig_instance(query, listing, profiles):
-    mig = parse_mig_devices(fixture_text(listing))
+    mig = parse_smi_list(fixture_text(listing))
     assert [device.profile for device in mig] == profiles and {device.gpu_index for device in mig} == {0}
-    seats = assign(seat_names(len(profiles) + 1), gpu_slots(nvidia_host(parse_smi_csv, query), "all", mig))
+    host = nvidia_host(parse_smi_csv, query)
+    host = replace(host, nvidia=replace(host.nvidia, mig_devices=mig))
+    seats = assign(seat_names(len(profiles) + 1), gpu_slots(host, "all"))
     assert [seat.gpu.kind for seat in seats] == ["nvidia-mig"] * (len(profiles) + 1)
     assert [seat.gpu.device for seat in seats] == [device.uuid for device in mig] + [mig[0].uuid]
     host, _ = docker_gpu(seats[1].gpu)
@@ -106,7 +109,7 @@ def test_a_gpu_with_mig_on_gives_each_seat_a_mig_instance(query, listing, profil
 
 
 def test_the_a30s_three_mig_instances_are_found_under_their_gpu():
-    mig = parse_mig_devices(fixture_text("nvidia-smi-L_A30-MIG_535.183.01.txt"))
+    mig = parse_smi_list(fixture_text("nvidia-smi-L_A30-MIG_535.183.01.txt"))
     assert [(d.gpu_index, d.profile, d.uuid) for d in mig] == [
         (0, "2g.12gb", "MIG-1b8509c0-e60d-502d-8263-d434867998aa"),
         (0, "1g.6gb", "MIG-41b9eab5-8d48-5c52-9f07-82bc59af3901"),
@@ -116,7 +119,7 @@ def test_the_a30s_three_mig_instances_are_found_under_their_gpu():
 def test_mig_on_without_instances_says_how_to_make_them():
     host = nvidia_host(parse_smi_csv, "nvidia-smi-query-gpu_H100-MIG_590.48.01.csv")
     with pytest.raises(UserError) as caught:
-        gpu_slots(host, "all", ())
+        gpu_slots(host, "all")
     assert "has MIG on but no MIG instances" in caught.value.format_message()
     assert "nvidia-smi mig -cgi" in caught.value.format_message()
 

@@ -61,6 +61,15 @@ class NvidiaGPU:
 
 
 @dataclass(frozen=True)
+class MigDevice:
+    """A MIG instance (`nvidia-smi -L`): one learner's share of a GPU that has MIG on."""
+
+    gpu_index: int
+    profile: str  # "1g.10gb"
+    uuid: str  # "MIG-..."
+
+
+@dataclass(frozen=True)
 class NvidiaFacts:
     """The NVIDIA driver and its GPUs; `error` says why the driver could not be asked."""
 
@@ -70,6 +79,7 @@ class NvidiaFacts:
     gpus: tuple[NvidiaGPU, ...] = ()
     error: str | None = None
     wsl_libcuda: bool | None = None  # WSL2 only: /usr/lib/wsl/lib/libcuda.so.1 present
+    mig_devices: tuple[MigDevice, ...] = ()  # asked only when a GPU has MIG on
 
 
 @dataclass(frozen=True)

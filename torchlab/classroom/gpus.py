@@ -1,6 +1,6 @@
 """GPUs spread over seats, pure: whole devices round-robin, the MIG instances of a GPU that has MIG
-on (each instance is one seat's GPU), no GPU for a CPU class. From the probe's facts and, for MIG,
-the instances `nvidia-smi -L` lists.
+on (each instance is one seat's GPU), no GPU for a CPU class. From the probe's facts (which list the
+MIG instances `nvidia-smi -L` shows where a GPU has MIG on).
 
 AMD GPUs are spread by ROCR_VISIBLE_DEVICES (every seat sees /dev/kfd and /dev/dri, as ROCm
 containers must); that spreads the work, it does not fence it.
@@ -8,26 +8,16 @@ containers must); that spreads the work, it does not fence it.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Union
 
 from torchlab.errors import USAGE, UserError
-from torchlab.facts import HostFacts, NvidiaGPU
+from torchlab.facts import HostFacts, MigDevice, NvidiaGPU
 
-GPU_LINE = re.compile(r"^GPU\s+(\d+):\s*(.*?)\s*\(UUID:\s*([^)\s]+)\)")
-MIG_LINE = re.compile(r"^\s+MIG\s+(\S+)\s+Device\s+(\d+):\s*\(UUID:\s*(MIG-[^)\s]+)\)")
 AMD_DEVICES = ("/dev/kfd", "/dev/dri")
 
 Wanted = Union[str, tuple[int, ...]]  # "all" | "none" | GPU indices
-
-
-@dataclass(frozen=True)
-class MigDevice:
-    gpu_index: int
-    profile: str  # "1g.10gb"
-    uuid: str  # "MIG-..."
 
 
 @dataclass(frozen=True)
@@ -67,21 +57,6 @@ def parse_gpus_option(text: str) -> Wanted:
     return tuple(sorted({int(part) for part in parts}))
 
 
-def parse_mig_devices(nvidia_smi_list: str) -> tuple[MigDevice, ...]:
-    """The MIG instances in `nvidia-smi -L` output, each under the GPU it belongs to."""
-    found: list[MigDevice] = []
-    gpu = -1
-    for line in nvidia_smi_list.splitlines():
-        whole = GPU_LINE.match(line)
-        if whole:
-            gpu = int(whole.group(1))
-            continue
-        mig = MIG_LINE.match(line)
-        if mig and gpu >= 0:
-            found.append(MigDevice(gpu, mig.group(1), mig.group(3)))
-    return tuple(found)
-
-
 def host_gpus(facts: HostFacts) -> tuple[str, tuple[Any, ...]]:
     """("nvidia" | "amd" | "none", the GPUs) as the probe found them."""
     if facts.nvidia is not None and facts.nvidia.gpus:
@@ -117,12 +92,12 @@ def nvidia_slots(gpu: NvidiaGPU, mig: Sequence[MigDevice]) -> list[GpuSlot]:
     return [GpuSlot("nvidia", gpu.uuid or str(gpu.index), f"GPU {gpu.index} ({gpu.name})")]
 
 
-def gpu_slots(facts: HostFacts, wanted: Wanted, mig: Sequence[MigDevice] = ()) -> tuple[GpuSlot, ...]:
+def gpu_slots(facts: HostFacts, wanted: Wanted) -> tuple[GpuSlot, ...]:
     """The GPU shares seats are dealt from, in order; none for a CPU class."""
     kind, gpus = host_gpus(facts)
     picked = chosen(gpus, wanted)
-    if kind == "nvidia":
-        return tuple(slot for gpu in picked for slot in nvidia_slots(gpu, mig))
+    if kind == "nvidia" and facts.nvidia is not None:
+        return tuple(slot for gpu in picked for slot in nvidia_slots(gpu, facts.nvidia.mig_devices))
     return tuple(GpuSlot("amd", str(gpu.index), f"GPU {gpu.index} ({gpu.name or gpu.gfx_target})") for gpu in picked)
 
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from torchlab import engine
 from torchlab.classroom.access import Access, check_access
-from torchlab.classroom.gpus import GpuSlot, Seat, assign, gpu_slots, parse_gpus_option, parse_mig_devices, seat_names
+from torchlab.classroom.gpus import GpuSlot, Seat, assign, gpu_slots, parse_gpus_option, seat_names
 from torchlab.classroom.hub import (
     check_hub_installed, log_tail, proxy_command, running_hub, start_hub, stop_hub, stop_leftovers, wait_until_up,
 )
@@ -49,7 +49,6 @@ from torchlab.lab.catalog import Lab, LabCatalog, find_lab, open_catalog
 from torchlab.lab.smoke import smoke_summary
 from torchlab.lab.workspace import init_workspace
 from torchlab.probe.host import probe_host
-from torchlab.run import run_command
 from torchlab.runtimes import run_smoke
 from torchlab.runtimes.docker import DockerRuntime, give_to_lab_user, host_gpu_groups, the_lab_user
 from torchlab.runtimes.lock import file_lock
@@ -152,15 +151,6 @@ def class_choice(facts: HostFacts, gpus: str) -> Choice:
     return choose(make_plan(facts), facts, "docker", "cpu" if gpus == "none" else "auto")
 
 
-def mig_listing(facts: HostFacts) -> str:
-    """`nvidia-smi -L` when a GPU has MIG on (it lists the instances); else nothing is run."""
-    gpus = facts.nvidia.gpus if facts.nvidia else ()
-    if not any((gpu.mig_mode or "").startswith("Enabled") for gpu in gpus):
-        return ""
-    listed = run_command(["nvidia-smi", "-L"], timeout=30)
-    return listed.stdout if listed is not None and listed.ok else ""
-
-
 def plan_seats(request: ClassRequest, facts: HostFacts, choice: Choice) -> tuple[Seat, ...]:
     wanted = parse_gpus_option(request.gpus)
     if choice.device == "cpu" and isinstance(wanted, tuple):
@@ -169,7 +159,7 @@ def plan_seats(request: ClassRequest, facts: HostFacts, choice: Choice) -> tuple
                         "see `torchlab doctor`, or give the class no GPU: --gpus none", HOST_UNFIT)
     if choice.device == "cpu":
         wanted = "none"  # the plan found no GPU torch can use here: a CPU class
-    return assign(seat_names(request.seats), gpu_slots(facts, wanted, parse_mig_devices(mig_listing(facts))))
+    return assign(seat_names(request.seats), gpu_slots(facts, wanted))
 
 
 def protections(lab: Lab, choice: Choice, image: str, data_dir: Path, env: Mapping[str, str]) -> RunSpec:

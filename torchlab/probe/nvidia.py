@@ -17,8 +17,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from torchlab.facts import NvidiaFacts, NvidiaGPU
+from torchlab.facts import MigDevice, NvidiaFacts, NvidiaGPU
 from torchlab.probe.nvidia_smi import (
+    parse_smi_list,
     mig_mode,
     parse_smi_csv,
     parse_smi_query,
@@ -103,10 +104,10 @@ def probe_nvidia(env: Mapping[str, str], root: Path = Path("/")) -> NvidiaFacts 
     wsl_libcuda = _wsl_libcuda(root)
     nvml = _ask_nvml() if _driver_signs(root) else None
     if nvml is not None and nvml.error is None:
-        return replace(nvml, wsl_libcuda=wsl_libcuda)
+        return replace(nvml, wsl_libcuda=wsl_libcuda, mig_devices=_ask_mig(nvml, env))
     smi = _ask_smi(env)
     if smi is not None and smi.error is None:
-        return replace(smi, wsl_libcuda=wsl_libcuda)
+        return replace(smi, wsl_libcuda=wsl_libcuda, mig_devices=_ask_mig(smi, env))
     failed = next((facts for facts in (nvml, smi) if facts is not None), None)
     proc = _ask_proc(root)
     if proc is not None:
@@ -157,6 +158,14 @@ def _ask_smi(env: Mapping[str, str]) -> NvidiaFacts | None:
     output = f"{result.stdout}\n{result.stderr}"
     error = smi_error(output) or f"nvidia-smi failed (exit status {result.returncode})"
     return NvidiaFacts(source="nvidia-smi", error=error)
+
+
+def _ask_mig(facts: NvidiaFacts, env: Mapping[str, str]) -> tuple[MigDevice, ...]:
+    """The MIG instances (`nvidia-smi -L`), asked only when a GPU has MIG on: nothing runs otherwise."""
+    if not any((gpu.mig_mode or "").startswith("Enabled") for gpu in facts.gpus):
+        return ()
+    listed = run_command(["nvidia-smi", "-L"], timeout=SMI_TIMEOUT_S, env=env)
+    return parse_smi_list(listed.stdout) if listed is not None and listed.ok else ()
 
 
 def _ask_nvml() -> NvidiaFacts | None:

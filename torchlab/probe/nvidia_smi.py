@@ -11,7 +11,7 @@ import csv
 import io
 import re
 
-from torchlab.facts import NvidiaFacts, NvidiaGPU
+from torchlab.facts import MigDevice, NvidiaFacts, NvidiaGPU
 
 _MISSING = {"", "N/A", "[N/A]", "ERR!", "Not Supported", "[Not Supported]", "Unknown Error"}
 _ERROR_LINE = re.compile(
@@ -185,3 +185,22 @@ def _csv_gpu(position: int, record: dict[str, str]) -> NvidiaGPU:
         memory_total_mib=_mib(record.get("memory.total")),
         mig_mode=mig_mode(record.get("mig.mode.current"), record.get("mig.mode.pending")),
     )
+
+
+GPU_LINE = re.compile(r"^GPU\s+(\d+):\s*(.*?)\s*\(UUID:\s*([^)\s]+)\)")
+MIG_LINE = re.compile(r"^\s+MIG\s+(\S+)\s+Device\s+(\d+):\s*\(UUID:\s*(MIG-[^)\s]+)\)")
+
+
+def parse_smi_list(text: str) -> tuple[MigDevice, ...]:
+    """The MIG instances in `nvidia-smi -L` output, each under the GPU it belongs to."""
+    found: list[MigDevice] = []
+    gpu = -1
+    for line in text.splitlines():
+        whole = GPU_LINE.match(line)
+        if whole:
+            gpu = int(whole.group(1))
+            continue
+        mig = MIG_LINE.match(line)
+        if mig and gpu >= 0:
+            found.append(MigDevice(gpu, mig.group(1), mig.group(3)))
+    return tuple(found)
