@@ -59,3 +59,18 @@ def test_the_labels_cover_what_the_issue_asked_for() -> None:
     for word in ("linux", "windows", "wsl2", "macos", "nvidia", "amd", "mps", "cpu", "healthy", "TRUNCATED", "CRLF"):
         assert word in by_name, word
     assert {label.cause for label in LABELS} == CAUSES
+
+
+def test_cuda_that_cannot_start_gets_the_fix_for_its_kind_of_host() -> None:
+    """Inside WSL2 there is no nvidia_uvm module to reload: the fix is the Windows driver and the libcuda WSL mounts."""
+    by_name = {label.path.name: label for label in LABELS}
+
+    def init_failed_fix(name: str) -> str:
+        found = [f for f in doctor_json(by_name[name])["findings"] if f["id"] == "nvidia.cuda-init-failed"]
+        assert found, name
+        return found[0]["fix"]
+
+    wsl = init_failed_fix("49_wsl2_nvidia_rtx3080laptop-torch1.10.2-cu113-cuda-false-unconfirmed_TRUNCATED.txt")
+    assert "wsl --shutdown" in wsl and "/usr/lib/wsl/lib/libcuda.so.1" in wsl and "nvidia_uvm" not in wsl
+    linux = init_failed_fix("26_linux_nvidia_rtx3050ti-fedora38-cuda-unknown-error-french-lscpu_TRUNCATED.txt")
+    assert "nvidia_uvm" in linux and "wsl" not in linux

@@ -17,6 +17,17 @@ AVAILABLE = ("Is CUDA available", GPUS_FIELD, "Nvidia driver version")
 CPU_WHEEL = "pip install torch --index-url https://download.pytorch.org/whl/cpu"
 INIT_FIX = ("Reload the NVIDIA UVM module (sudo rmmod nvidia_uvm && sudo modprobe nvidia_uvm) or reboot: CUDA often "
             "fails this way after a suspend or a driver update; then check with python -c \"import torch; torch.cuda.init()\"")
+# Inside WSL2 there is no Linux NVIDIA driver or nvidia_uvm module: torch reaches the Windows driver through the
+# libcuda.so.1 that WSL mounts in /usr/lib/wsl/lib, so that is what to check.
+WSL_INIT_FIX = ("Inside WSL2 torch reaches the Windows NVIDIA driver through /usr/lib/wsl/lib/libcuda.so.1: check "
+                "`ldconfig -p | grep libcuda` lists it (and no Linux NVIDIA driver or libcuda is installed inside WSL), "
+                "update the driver on Windows, then run `wsl --shutdown` and reopen; then check with "
+                "python -c \"import torch; torch.cuda.init()\"")
+
+
+def init_fix(facts: HostFacts) -> str:
+    """How to get a CUDA that fails to start going again, on this kind of host."""
+    return WSL_INIT_FIX if facts.os.wsl == 2 else INIT_FIX
 
 
 def torch_findings(facts: HostFacts) -> list[Finding]:
@@ -122,7 +133,7 @@ def said_no_driver(facts: HostFacts, said: Said) -> Finding:
 
 def said_init_failed(facts: HostFacts, said: Said) -> Finding:
     return Finding("nvidia.cuda-init-failed", "fail", "CUDA failed to start in your torch",
-                   f"torch says: {said.text}", INIT_FIX, "nvidia", "torch", quote(facts, said.text, *AVAILABLE))
+                   f"torch says: {said.text}", init_fix(facts), "nvidia", "torch", quote(facts, said.text, *AVAILABLE))
 
 
 def said_no_kernel(facts: HostFacts, said: Said) -> Finding:
@@ -198,7 +209,7 @@ def unavailable_findings(facts: HostFacts, driver: str | None, floor: str | None
         return [Finding(
             "nvidia.cuda-init-failed", "fail", f"Your torch {torch.version} cannot start CUDA, though the driver is new enough",
             f"nvidia-smi lists {len(gpus)} GPU(s) and driver {driver} meets CUDA {torch.cuda_build}'s floor "
-            f"({floor}), yet CUDA is not available to torch.", INIT_FIX, "nvidia", "torch", quote(facts, *BUILD, *AVAILABLE),
+            f"({floor}), yet CUDA is not available to torch.", init_fix(facts), "nvidia", "torch", quote(facts, *BUILD, *AVAILABLE),
         )]
     if gpus and report_missing(facts, "Nvidia driver version"):
         return [Finding(
