@@ -228,3 +228,22 @@ def test_doctor_with_torch_reports_this_interpreters_torch(torch_module):
     assert report["torch"]["version"] == torch_module.__version__
     assert report["torch"]["cuda_available"] is torch_module.cuda.is_available()
     assert any(f["id"] == "torch.installed" for f in report["findings"])
+
+
+def test_the_summary_counts_in_words_singular_and_plural() -> None:
+    from rich.console import Console
+
+    from torchlab.doctor.render import print_summary
+    from torchlab.decide.findings.finding import Finding
+
+    def summary(*statuses: str) -> str:
+        console = Console(record=True, width=200, color_system=None)
+        findings = [Finding(f"x.{i}", status, "t") for i, status in enumerate(statuses)]
+        print_summary(type("Result", (), {"findings": findings})(), console)
+        return console.export_text().strip()
+
+    assert summary("warn") == "No problems. 1 warning."
+    assert summary("warn", "warn", "ok") == "No problems. 2 warnings."
+    assert summary("fail", "warn") == "1 problem to fix, 1 warning."
+    assert summary("fail", "fail") == "2 problems to fix, 0 warnings."
+    assert summary("ok") == "No problems found."

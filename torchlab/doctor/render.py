@@ -78,9 +78,11 @@ def print_verdicts(result: DoctorResult, console: Console) -> None:
 
 def print_summary(result: DoctorResult, console: Console) -> None:
     counts = {status: sum(f.status == status for f in result.findings) for status in ("fail", "warn")}
+    warnings = f"{counts['warn']} warning{'' if counts['warn'] == 1 else 's'}"
     if counts["fail"]:
-        console.print(f"\n[red]{counts['fail']} problem(s) to fix[/], {counts['warn']} warning(s).")
+        problems = f"{counts['fail']} problem{'' if counts['fail'] == 1 else 's'}"
+        console.print(f"\n[red]{problems} to fix[/], {warnings}.")
     elif counts["warn"]:
-        console.print(f"\n[green]No problems.[/] {counts['warn']} warning(s).")
+        console.print(f"\n[green]No problems.[/] {warnings}.")
     else:
         console.print("\n[green]No problems found.[/]")
