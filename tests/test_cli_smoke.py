@@ -140,3 +140,36 @@ def test_real_module_0_on_cuda_here_is_one_line_exit_3(torch_module, monkeypatch
     monkeypatch.setenv("TORCHLAB_CONFIG", str(tmp_path / "no-config.toml"))
     monkeypatch.delenv("TORCHLAB_LABS_DIR", raising=False)
     one_line_error(smoke("module-0", "--device", "cuda"), 3, "device 'cuda' is not available here (torch ")
+
+
+THREADS = '''
+import torch
+
+
+def check_threads_inside(device):
+    return str(torch.get_num_threads())
+
+
+def check_threads_inside_a_failing_check(device):
+    raise AssertionError("threads " + str(torch.get_num_threads()))
+'''
+
+
+def test_each_check_on_the_cpu_runs_on_one_thread_and_torch_gets_its_count_back(tmp_path: Path, torch_module) -> None:
+    labs = tmp_path / "labs"
+    shutil.copytree(REAL_LABS / "_smoke", labs / "_smoke")
+    lab_dir = make_lab(labs, "module-8")
+    (lab_dir / "smoke" / "checks.py").write_text(THREADS, encoding="utf-8")
+    sys.path.insert(0, str(labs / "_smoke"))
+    try:
+        from runner import run_lab  # the copy: the module the labs' own processes run
+    finally:
+        sys.path.remove(str(labs / "_smoke"))
+    before = torch_module.get_num_threads()
+    torch_module.set_num_threads(2)
+    try:
+        document = run_lab(lab_dir, "cpu")
+        assert torch_module.get_num_threads() == 2  # given back, after a failing check too
+    finally:
+        torch_module.set_num_threads(before)
+    assert [(c["status"], c["detail"]) for c in document["checks"]] == [("pass", "1"), ("fail", "threads 1")]

@@ -173,11 +173,28 @@ def wait_for_device(device: str, torch: ModuleType) -> None:
         torch.mps.synchronize()
 
 
+@contextlib.contextmanager
+def one_cpu_thread(device: str, torch: ModuleType) -> Iterator[None]:
+    """On the CPU, a check runs with one intra-op thread, then torch gets its count back. Smoke checks
+    are hundreds of small ops: a second thread gains nothing on a quiet machine, and on a busy one each
+    op waits at a barrier for a thread whose core is taken (at load 4 on 2 cores: module-6 8.3 s with
+    two threads, 4.7 s with one; module-7 25 CPU-s against 7). It also leaves a core to JupyterLab,
+    which starts beside the checks in `torchlab up`."""
+    threads = torch.get_num_threads()
+    if device == "cpu":
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
 def run_check(name: str, check: Check, device: str, torch: ModuleType) -> dict[str, Any]:
     seed_everything(torch)
     started = time.perf_counter()
     try:
-        detail = check(device)
+        with one_cpu_thread(device, torch):
+            detail = check(device)
         wait_for_device(device, torch)
         status = "pass"
         detail = "" if detail is None else one_line(str(detail))

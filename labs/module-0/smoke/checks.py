@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 import torch
@@ -55,7 +56,7 @@ def describe_device(device: str) -> str:
     if device == "mps":
         return "Apple GPU through Metal (MPS)"
     capability = torch.backends.cpu.get_cpu_capability() if hasattr(torch.backends, "cpu") else "unknown"
-    return f"CPU, {torch.get_num_threads()} threads, vector ISA {capability}"
+    return f"CPU, {os.cpu_count() or 'unknown'} logical cores, vector ISA {capability}"
 
 
 def check_device_discovery(device: str) -> str:

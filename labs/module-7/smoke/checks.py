@@ -11,9 +11,7 @@ var * sqrt(2 / (n - 1)), so a correct implementation passes a 5-sigma bound with
 from __future__ import annotations
 
 import copy
-import functools
 import math
-from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -23,26 +21,6 @@ from smoke_api import SmokeFailure, assert_close, tolerances
 
 RTOL, ATOL = tolerances(torch.float32)
 Z_LIMIT = 5.0  # standard errors allowed by the statistical checks
-
-
-def on_one_cpu_thread(check: Callable[[str], str]) -> Callable[[str], str]:
-    """Run a check with one CPU thread, then give torch its thread count back. The checks' tensors are
-    small (2-D points, 16x16 images) and their loops run hundreds of small ops: a second thread gains
-    nothing on a quiet machine, and on a busy one every op waits at a barrier for a thread whose core is
-    taken (at load 5 on 2 cores the lab's run took 25 CPU-seconds with two threads, 7 with one)."""
-
-    # wraps keeps the name and module the runner collects checks by; the wrappers share one first line,
-    # so the runner's stable sort by it keeps the file's order
-    @functools.wraps(check)
-    def run(device: str) -> str:
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            return check(device)
-        finally:
-            torch.set_num_threads(threads)
-
-    return run
 
 
 # --- schedules and the two processes (the lab's notebooks build the same, step by step) ----------
@@ -154,7 +132,6 @@ def z_scores(samples: torch.Tensor, mean: torch.Tensor, var: torch.Tensor) -> tu
 # --- the checks ---------------------------------------------------------------------------------
 
 
-@on_one_cpu_thread
 def check_noise_schedules(device: str) -> str:
     details = []
     for steps in (100, 1000):
@@ -180,7 +157,6 @@ def check_noise_schedules(device: str) -> str:
     return "alpha_bar in (0, 1), strictly falling, cosine = f(t+1)/f(0); " + ", ".join(details)
 
 
-@on_one_cpu_thread
 def check_forward_process_closed_form(device: str) -> str:
     """Run the Markov chain x_t = sqrt(1 - beta_t) x_{t-1} + sqrt(beta_t) eps from a fixed x_0 many times:
     at each t its samples must have mean sqrt(alpha_bar_t) x_0 and variance 1 - alpha_bar_t, and so must
@@ -210,7 +186,6 @@ def check_forward_process_closed_form(device: str) -> str:
     return f"chain and closed form match sqrt(ab) x0, 1 - ab at t={probes} ({n} samples, worst |z| {worst:.2f})"
 
 
-@on_one_cpu_thread
 def check_reverse_step_identities(device: str) -> str:
     """With the true noise as the prediction: the epsilon-form posterior mean equals the x_0-form one;
     DDIM (eta 0) lands exactly on q(x_{t'} | x_0) with the same noise; DDIM's eta = 1 variance is DDPM's."""
@@ -244,7 +219,6 @@ def check_reverse_step_identities(device: str) -> str:
     )
 
 
-@on_one_cpu_thread
 def check_samplers_on_gaussian_data(device: str) -> str:
     """Data N(mu, I) has an exact denoiser, E[eps | x_t] = sqrt(1 - ab_t) (x_t - sqrt(ab_t) mu), and then both
     samplers are linear in y_t = x_t - sqrt(ab_t) mu. Write sqrt(ab_t) = cos(theta_t): a DDIM step (eta 0)
@@ -339,7 +313,6 @@ def nearest_distance(points: torch.Tensor, data: torch.Tensor) -> float:
     return torch.cdist(points.cpu().float(), data.cpu().float()).min(dim=1).values.mean().item()
 
 
-@on_one_cpu_thread
 def check_ddpm_loss_falls(device: str) -> str:
     """An MLP learns to predict the noise on two moons: a fixed evaluation batch's loss halves within 100
     AdamW steps (measured over 60 seeds: to 0.25-0.33 of its start), and ancestral samples move onto the
@@ -439,7 +412,6 @@ class TinyUNet(nn.Module):
         return self.out(h)
 
 
-@on_one_cpu_thread
 def check_ddim_eta0_is_deterministic(device: str) -> str:
     """DDIM with eta 0 is a deterministic map from x_T: the same noise gives the same sample, twice,
     whatever the random state; it draws no random numbers; DDPM's samples differ from run to run.
@@ -499,7 +471,6 @@ def mixture_eps(means: torch.Tensor, std: float, alpha_bar: torch.Tensor):
     return eps_fn
 
 
-@on_one_cpu_thread
 def check_classifier_free_guidance(device: str) -> str:
     """Two overlapping classes, N((-mu, 0), s^2 I) and N((mu, 0), s^2 I), with their exact denoisers. Guided
     noise eps_u + w (eps_c - eps_u) for class 1: w = 0 samples both classes alike (half on each side), w = 1
@@ -538,7 +509,6 @@ def device_tolerance(device: str) -> tuple[float, float]:
     return (1e-4, 1e-4) if device == "cpu" else (1e-3, 1e-4)
 
 
-@on_one_cpu_thread
 def check_unet_device_matches_cpu(device: str) -> str:
     """A fixed-seed U-Net: its noise prediction, DDPM loss, gradients and one DDPM and one DDIM step on the
     device, in float32, against the same computed in float64 on the CPU."""
@@ -602,7 +572,6 @@ TINY_UNET2D = {
 }
 
 
-@on_one_cpu_thread
 def check_diffusers_from_config(device: str) -> str:
     """diffusers' UNet2DModel from a tiny config (no download) runs forward and backward on the device like
     on the CPU; its DDPMScheduler keeps our alpha_bar (linear and cosine) and q(x_t | x_0); a 10-step
