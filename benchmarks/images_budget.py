@@ -35,7 +35,7 @@ from torchlab.decide.choice import VariantChoice
 from torchlab.images.inputs import read_inputs
 from torchlab.images.progress import PlainProgress
 from torchlab.images.spec import make_build_spec
-from torchlab.images.store import build, write_context
+from torchlab.images.store import build, run_build
 from torchlab.lab.catalog import load_catalog, shipped_labs_dir
 
 SIZE_GOAL_GB = 1.2
@@ -98,10 +98,7 @@ def cold_build(client, spec) -> tuple[float, list[tuple[str, float]]]:
     (seconds, each step's seconds)."""
     timer = StepTimer()
     started = time.monotonic()
-    with tempfile.TemporaryFile() as context:
-        write_context(spec, context)
-        context.seek(0)
-        engine.build_image(client, context, spec.name, spec.build_args, spec.labels(), timer.event, no_cache=True)
+    run_build(client, spec, timer.event, no_cache=True)
     ended = time.monotonic()
     return ended - started, timer.seconds(ended)
 

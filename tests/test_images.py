@@ -30,8 +30,8 @@ from torchlab.images.inputs import read_inputs
 from torchlab.images.spec import make_build_spec
 from torchlab.lab.catalog import load_catalog
 from torchlab.facts import AmdFacts, HostFacts, OSFacts
-from torchlab.images.spec import is_pytorch_index, lab_requirements
-from torchlab.images.store import CONTEXT_MTIME, check_torch_index, write_context
+from torchlab.images.spec import WHEELHOUSE_HOST, WHEELHOUSE_PORT, is_pytorch_index, lab_requirements
+from torchlab.images.store import CONTEXT_MTIME, check_torch_index, served_wheelhouse, write_context
 from torchlab.knowledge import PYPI_CUDA_BUILDS, TORCH_RELEASES, pypi_cuda_build
 from torchlab.probe.amd import amd_gpu_from_kfd
 from torchlab.probe.nvidia import parse_smi_xml
@@ -72,6 +72,7 @@ CHANGES = {
     "the smoke runner": lambda w: _edit(w["labs"] / "_smoke" / "runner.py"),
     "a new lab": lambda w: make_lab(w["labs"], "module-2"),
     "a wheel's size": lambda w: _edit(w["wheels"] / "sympy-1.13.3-py3-none-any.whl", b"x"),
+    "the torch wheel's size (served, not in the context)": lambda w: _edit(w["wheels"] / TORCH_WHEEL, b"x"),
     "a wheel's name": lambda w: (w["wheels"] / "sympy-1.13.3-py3-none-any.whl").rename(w["wheels"] / "sympy-1.14.0-py3-none-any.whl"),
     "a new wheel": lambda w: (w["wheels"] / "six-1.17.0-py2.py3-none-any.whl").write_bytes(b"6"),
     "the CA bundle bytes": lambda w: _edit(w["ca"], PEM),
@@ -301,8 +302,6 @@ def test_context_layout(world) -> None:
     assert set(files) == {
         "Dockerfile", "setup-system.sh", "install-packages", "prune-torch", "jupyterlab-overrides.json",
         "certs/extra-ca.crt", "lab-requirements.txt",
-        f"wheels/torch/{TORCH_WHEEL}",
-        "wheels/torch/nvidia_nccl_cu12-2.21.5-py3-none-manylinux2014_x86_64.whl",
         "wheels/other/sympy-1.13.3-py3-none-any.whl",
         "smoke/runner.py",
         "labs/module-1/lab.toml", "labs/module-1/smoke/checks.py",
@@ -312,6 +311,18 @@ def test_context_layout(world) -> None:
     assert files["lab-requirements.txt"].data == b"numpy\ntransformers>=4.46\n"
     assert spec.packages == ("numpy", "transformers>=4.46")
     assert [p for p, f in files.items() if f.executable] == ["install-packages", "prune-torch", "setup-system.sh"]
+    # torch's wheels never go in the context (a COPY would make them a layer): the whole wheelhouse
+    # is served to the build at a URL that is the same for every build.
+    assert sorted(w.name for w in spec.wheels) == sorted(p.name for p in world["wheels"].iterdir())
+    assert spec.build_args["WHEELHOUSE_URL"] == f"http://{WHEELHOUSE_HOST}:{WHEELHOUSE_PORT}/"
+    assert spec_of(world).build_args == spec.build_args
+
+
+def test_without_a_wheelhouse_nothing_is_served(world) -> None:
+    spec = spec_of(world, TORCHLAB_WHEELHOUSE="")
+    assert spec.wheels == () and spec.build_args["WHEELHOUSE_URL"] == ""
+    with served_wheelhouse(spec) as (args, hosts):
+        assert (args, hosts) == (spec.build_args, {})
 
 
 def test_context_tar_has_every_folder_fixed_times_and_modes(world) -> None:
@@ -321,7 +332,7 @@ def test_context_tar_has_every_folder_fixed_times_and_modes(world) -> None:
     buffer.seek(0)
     with tarfile.open(fileobj=buffer) as tar:
         members = {m.name: m for m in tar.getmembers()}
-        assert {"wheels/torch", "wheels/other", "certs", "smoke", "labs", "labs/module-1/smoke"} <= {
+        assert {"wheels/other", "certs", "smoke", "labs", "labs/module-1/smoke"} <= {
             name for name, m in members.items() if m.isdir()}
         assert tar.extractfile("certs/extra-ca.crt").read() == b""  # type: ignore[union-attr]
         assert tar.extractfile("Dockerfile").read() == (REPO / "images" / "Dockerfile").read_bytes()  # type: ignore[union-attr]

@@ -289,11 +289,15 @@ def build_image(
     labels: Mapping[str, str],
     on_event: Any,
     no_cache: bool = False,
+    extra_hosts: Mapping[str, str] | None = None,
 ) -> str:
-    """Build from an uncompressed tar context (a file object); the new image's id."""
+    """Build from an uncompressed tar context (a file object); the new image's id. With extra_hosts
+    (name -> address) the build's steps run on the host's network and resolve those names: how
+    they reach a server of this host's loopback (the wheelhouse, torchlab.images.wheelhouse)."""
+    network = {"network_mode": "host", "extra_hosts": dict(extra_hosts)} if extra_hosts else {}
     stream = client.api.build(
         fileobj=context, custom_context=True, tag=name, buildargs=dict(build_args), labels=dict(labels),
-        rm=True, forcerm=True, pull=False, decode=True, nocache=no_cache,
+        rm=True, forcerm=True, pull=False, decode=True, nocache=no_cache, **network,
     )
     tail: list[str] = []
     for event in stream:

@@ -6,6 +6,11 @@ variant is torchlab.decide.choice's.
 An image is `torchlab/lab-<variant>:<torchlab version>-<12 hex of sha256 over its inputs>`: the
 recipe's bytes, the build arguments, the labs' packages, the wheelhouse's file names and sizes,
 the CA bundle's bytes and the lab files copied into it.
+
+The wheelhouse reaches the build two ways: all of it served over HTTP while the build runs (the
+torch step reads it there: no wheel becomes a layer, and the context stays small), and the wheels
+that are not torch's (small) in the context, copied into the image for the later steps and for
+offline classrooms' seat images.
 """
 
 from __future__ import annotations
@@ -33,7 +38,13 @@ JUPYTERLAB_SETTINGS = "jupyterlab-overrides.json"  # JupyterLab's settings overr
 RECIPE_FILES = ("Dockerfile", "setup-system.sh", "install-packages", "prune-torch", JUPYTERLAB_SETTINGS)
 EXECUTABLE = ("setup-system.sh", "install-packages", "prune-torch")
 WHEEL_SUFFIXES = (".whl", ".tar.gz", ".zip")
-# Wheels that only the torch install needs; the rest of a wheelhouse also serves later layers.
+# The wheelhouse as the build reaches it: this name, mapped to a loopback address of this build's
+# own server (torchlab.images.wheelhouse), and this port. Both fixed: the URL is a build argument,
+# and the layer cache keys on it.
+WHEELHOUSE_HOST = "torchlab-wheelhouse"
+WHEELHOUSE_PORT = 47613
+WHEELHOUSE_URL = f"http://{WHEELHOUSE_HOST}:{WHEELHOUSE_PORT}/"
+# Wheels that only the torch install needs (served, never copied); the rest also serve later layers.
 TORCH_FAMILY = re.compile(r"^(torch|triton|pytorch_triton.*|nvidia_.*|cuda_.*)$")
 REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
@@ -92,6 +103,7 @@ class BuildSpec:
     packages: tuple[str, ...]
     build_args: dict[str, str]
     context: tuple[ContextFile, ...]
+    wheels: tuple[Wheel, ...]  # the wheelhouse, served to the build at WHEELHOUSE_URL
     digest: str  # sha256 hex over everything above that goes into the image
     reasons: dict[str, str] = field(default_factory=dict)
     torch_only_on: Optional[str] = None  # the PyTorch wheel index, when the configured index cannot serve the build
@@ -227,13 +239,14 @@ def _requirement_name(requirement: str) -> str:
     return re.sub(r"[-_.]+", "-", match.group(1)).lower() if match else ""
 
 
-def build_args(torch: TorchSource, base_image: str, index_url: Optional[str]) -> dict[str, str]:
+def build_args(torch: TorchSource, base_image: str, index_url: Optional[str], wheels: tuple[Wheel, ...]) -> dict[str, str]:
     return {
         "BASE_IMAGE": base_image,
         "TORCH_SPEC": torch.requirement,
         "TORCH_INDEX_URL": torch.index,
         "INDEX_URL": index_url or "",
         "UV_SPEC": UV_SPEC,
+        "WHEELHOUSE_URL": WHEELHOUSE_URL if wheels else "",
         "JUPYTERLAB_SPEC": JUPYTERLAB_SPEC,
         "LEARNER_UID": LEARNER_ID,
         "LEARNER_GID": LEARNER_ID,
@@ -241,9 +254,10 @@ def build_args(torch: TorchSource, base_image: str, index_url: Optional[str]) ->
 
 
 def context_files(inputs: BuildInputs, requirements: tuple[str, ...]) -> tuple[ContextFile, ...]:
+    """The recipe, the generated files, the labs, and the wheels that are not torch's."""
     wheel_files = tuple(
-        ContextFile(f"wheels/{'torch' if TORCH_FAMILY.match(wheel_fields(w.name)[0]) else 'other'}/{w.name}", w.size, source=w.path)
-        for w in inputs.wheels
+        ContextFile(f"wheels/other/{w.name}", w.size, source=w.path)
+        for w in inputs.wheels if not TORCH_FAMILY.match(wheel_fields(w.name)[0])
     )
     generated = (
         ContextFile("certs/extra-ca.crt", len(inputs.ca_bytes), data=inputs.ca_bytes),
@@ -258,8 +272,10 @@ def _text_file(path: str, text: str) -> ContextFile:
     return ContextFile(path, len(data), data=data)
 
 
-def digest_of(args: dict[str, str], context: tuple[ContextFile, ...]) -> str:
-    document = {"build_args": args, "context": [[f.path, f.fingerprint(), f.executable] for f in context]}
+def digest_of(args: dict[str, str], context: tuple[ContextFile, ...], wheels: tuple[Wheel, ...] = ()) -> str:
+    """Over the build args, the context and the served wheelhouse (a wheel's name and size stand for it)."""
+    document = {"build_args": args, "context": [[f.path, f.fingerprint(), f.executable] for f in context],
+                "wheelhouse": [[w.name, w.size] for w in sorted(wheels, key=lambda w: w.name)]}
     return hashlib.sha256(json.dumps(document, sort_keys=True).encode("utf-8")).hexdigest()
 
 
@@ -268,7 +284,7 @@ def make_build_spec(choice: TorchBuild, config: Config, inputs: BuildInputs) -> 
     index_url = config.get("index_url")
     base_image = config.get("base_image") or "python:3.11-slim"
     torch = torch_source(choice, inputs, index_url)
-    args = build_args(torch, base_image, index_url)
+    args = build_args(torch, base_image, index_url, inputs.wheels)
     requirements = lab_requirements(inputs.packages)
     context = context_files(inputs, requirements)
     return BuildSpec(
@@ -284,7 +300,8 @@ def make_build_spec(choice: TorchBuild, config: Config, inputs: BuildInputs) -> 
         packages=requirements,
         build_args=args,
         context=context,
-        digest=digest_of(args, context),
+        wheels=inputs.wheels,
+        digest=digest_of(args, context, inputs.wheels),
         reasons=spec_reasons(choice, config, torch),
         torch_only_on=torch.only_on,
     )
@@ -318,6 +335,7 @@ def plan_document(spec: BuildSpec, registry: Optional[str]) -> dict[str, Any]:
         "packages": list(spec.packages),
         "build_args": spec.build_args,
         "context": [{"path": f.path, "size": f.size} for f in spec.context],
+        "wheelhouse_served": [{"name": w.name, "size": w.size} for w in spec.wheels],
         "registry_image": spec.remote_name(registry) if registry else None,
         "reasons": spec.reasons,
     }

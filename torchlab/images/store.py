@@ -7,7 +7,8 @@ import io
 import tarfile
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 from typing import IO, Any, Optional
@@ -19,13 +20,13 @@ from torchlab.decide.findings.docker import why_no_docker
 from torchlab.errors import HOST_UNFIT, USAGE, UserError
 from torchlab.images.inputs import read_inputs
 from torchlab.images.progress import ImageProgress, progress_for
-from torchlab.images.spec import BuildSpec, make_build_spec, unreachable_fix
+from torchlab.images.spec import WHEELHOUSE_HOST, BuildSpec, make_build_spec, unreachable_fix
 from torchlab.lab.catalog import Lab, load_catalog
 from torchlab.probe.docker import probe_docker
 from torchlab.probe.index import why_index_fails
 
 CONTEXT_MTIME = 1577836800  # 2020-01-01: the same files give the same context, so the engine's cache holds
-CONTEXT_DIRS = ("certs", "labs", "smoke", "wheels", "wheels/other", "wheels/torch")  # COPY needs them, empty or not
+CONTEXT_DIRS = ("certs", "labs", "smoke", "wheels", "wheels/other")  # COPY needs them, empty or not
 REGISTRY_HINT = "set TORCHLAB_REGISTRY (or `registry` in the config file), e.g. 127.0.0.1:5000/torchlab"
 
 
@@ -148,17 +149,42 @@ def build(client: Any, spec: BuildSpec, progress: ImageProgress) -> ImageResult:
     check_torch_index(spec)
     ensure_base_image(client, spec.base_image, progress)
     progress.say(f"building {spec.name} (torch from {spec.torch_source})")
-    with tempfile.TemporaryFile() as context:
-        write_context(spec, context)
-        context.seek(0)
-        try:
-            image_id = engine.build_image(client, context, spec.name, spec.build_args, spec.labels(), progress.event)
-        except engine.ImageBuildError as exc:
-            for line in exc.log_tail:
-                progress.say(f"  {line}")
-            raise UserError(f"building {spec.name} failed: {exc}", HOST_UNFIT) from None
+    try:
+        image_id = run_build(client, spec, progress.event)
+    except engine.ImageBuildError as exc:
+        for line in exc.log_tail:
+            progress.say(f"  {line}")
+        raise UserError(f"building {spec.name} failed: {exc}", HOST_UNFIT) from None
     info = engine.image_info(client, spec.name)
     return ImageResult(spec.name, spec.variant, "built", image_id, info.size if info else 0, time.monotonic() - started)
+
+
+def run_build(client: Any, spec: BuildSpec, on_event: Callable[[dict[str, Any]], None], no_cache: bool = False) -> str:
+    """Send the context and build, the wheelhouse served meanwhile; the new image's id."""
+    with tempfile.TemporaryFile() as context, served_wheelhouse(spec) as (args, hosts):
+        write_context(spec, context)
+        context.seek(0)
+        return engine.build_image(client, context, spec.name, args, spec.labels(), on_event, no_cache=no_cache,
+                                  extra_hosts=hosts)
+
+
+@contextmanager
+def served_wheelhouse(spec: BuildSpec) -> Iterator[tuple[dict[str, str], dict[str, str]]]:
+    """(build args, extra hosts) of a build: with a wheelhouse, it is served until the block ends,
+    and its wheels' sha256 joins the args (the torch layer's cache follows their bytes)."""
+    if not spec.wheels:
+        yield dict(spec.build_args), {}
+        return
+    from torchlab.images import wheelhouse  # start-up: http.server (~10 ms), for builds only
+
+    digest = wheelhouse.sha256_of(spec.wheels)
+    with ExitStack() as stack:
+        try:
+            address = stack.enter_context(wheelhouse.serve(spec.wheels))
+        except OSError as exc:
+            raise UserError(f"cannot serve the wheelhouse {spec.wheelhouse} to the build on this host's loopback "
+                            f"({exc.strerror or exc})", HOST_UNFIT) from None
+        yield {**spec.build_args, "WHEELHOUSE_SHA256": digest}, {WHEELHOUSE_HOST: address}
 
 
 def fallback_line(exc: engine.RegistryError, remote: str) -> str:
