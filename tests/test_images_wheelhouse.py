@@ -11,6 +11,7 @@ import http.client
 import os
 import re
 import subprocess
+import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -20,7 +21,7 @@ from imagekit import TORCH_WHEEL, make_world, spec_of
 from labkit import REPO
 
 from torchlab.errors import UserError
-from torchlab.images.spec import WHEELHOUSE_HOST, WHEELHOUSE_PORT
+from torchlab.images.spec import WHEELHOUSE_HOST, WHEELHOUSE_PORT, Wheel
 from torchlab.images.store import served_wheelhouse
 from torchlab.images.wheelhouse import serve, sha256_of
 
@@ -108,3 +109,51 @@ def test_a_build_that_cannot_reach_the_served_wheelhouse_says_why(tmp_path: Path
     assert done.returncode == 1 and done.stdout == ""
     assert done.stderr.startswith("torchlab: the wheelhouse served at http://127.0.0.1:9/ cannot be reached from this build:")
     assert "Docker Desktop" in done.stderr and len(done.stderr.splitlines()) == 1
+
+
+def a_wheel(folder: Path) -> Wheel:
+    """A real (tiny, pure-Python) wheel, as the wheel format defines it."""
+    import zipfile
+
+    path = folder / "tlprobe-1.0-py3-none-any.whl"
+    files = {
+        "tlprobe/__init__.py": "ANSWER = 42\n",
+        "tlprobe-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: tlprobe\nVersion: 1.0\n",
+        "tlprobe-1.0.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: torchlab-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    record = "".join(f"{name},,\n" for name in files) + "tlprobe-1.0.dist-info/RECORD,,\n"
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, text in {**files, "tlprobe-1.0.dist-info/RECORD": record}.items():
+            archive.writestr(name, text)
+    return Wheel(path.name, path.stat().st_size, path)
+
+
+def test_pip_installs_from_the_served_wheelhouse_where_uv_cannot_be_had(tmp_path: Path, monkeypatch) -> None:
+    # An offline wheelhouse without uv: the venv gets pip, which ignores a plain-http --find-links
+    # whose host is a name (the build's is torchlab-wheelhouse) unless install-packages trusts it.
+    # Here the name is this machine's, served on the loopback address it resolves to.
+    import socket
+
+    from torchlab.images import wheelhouse
+
+    name = socket.gethostname()
+    try:
+        resolved = socket.gethostbyname(name)
+    except OSError:
+        pytest.skip(f"this machine's name {name} does not resolve")
+    if not resolved.startswith("127.") or name == "localhost":
+        pytest.skip(f"this machine's name {name} resolves to {resolved}, not a loopback address")
+    monkeypatch.setattr(wheelhouse, "loopback_address", lambda pick: resolved)
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True, timeout=120)
+    wheel = a_wheel(tmp_path)
+    with serve((wheel,)):
+        env = {"PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}", "VIRTUAL_ENV": str(venv),
+               "TORCHLAB_INDEX_URL": "none", "TORCHLAB_FIND_LINKS": f"http://{name}:{WHEELHOUSE_PORT}/",
+               "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+        done = subprocess.run(["sh", str(REPO / "images" / "install-packages"), "tlprobe==1.0"],
+                              capture_output=True, text=True, env=env, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    answer = subprocess.run([str(venv / "bin" / "python"), "-c", "import tlprobe; print(tlprobe.ANSWER)"],
+                            capture_output=True, text=True, check=True, timeout=60)
+    assert answer.stdout.strip() == "42"
