@@ -324,16 +324,20 @@ def no_nvml_no_smi(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     return bin_dir
 
 
-def recorded_smi(bin_dir: Path, output: str, exit_status: int) -> None:
-    """An `nvidia-smi` that prints a recorded output, the way the real one printed it."""
+def recorded_smi(bin_dir: Path, output: str, exit_status: int = 0) -> Path:
+    """An `nvidia-smi` that prints a recorded output, the way the real one printed it, and logs each
+    command line it was given (the log file's path is returned)."""
+    log = bin_dir / "calls.txt"
     (bin_dir / "output.txt").write_text(output, encoding="utf-8")
     script = bin_dir / "nvidia-smi"
     script.write_text(
         f"#!{sys.executable}\nimport sys\n"
+        f"open({str(log)!r}, 'a', encoding='utf-8').write(' '.join(sys.argv[1:]) + '\\n')\n"
         f"sys.stdout.write(open({str(bin_dir / 'output.txt')!r}, encoding='utf-8').read())\n"
         f"sys.exit({exit_status})\n"
     )
     script.chmod(0o755)
+    return log
 
 
 def place(root: Path, relative: str, fixture_name: str) -> None:
@@ -402,25 +406,11 @@ def test_probe_wsl2_failure_keeps_the_libcuda_fact(no_nvml_no_smi: Path, tmp_pat
     assert facts.error and facts.error.startswith("NVIDIA-SMI has failed")
 
 
-def calls_logged_smi(bin_dir: Path, output: str) -> Path:
-    """An `nvidia-smi` that prints a recorded output and logs each command line it was given."""
-    log = bin_dir / "calls.txt"
-    (bin_dir / "output.txt").write_text(output, encoding="utf-8")
-    script = bin_dir / "nvidia-smi"
-    script.write_text(
-        f"#!{sys.executable}\nimport sys\n"
-        f"open({str(log)!r}, 'a', encoding='utf-8').write(' '.join(sys.argv[1:]) + '\\n')\n"
-        f"sys.stdout.write(open({str(bin_dir / 'output.txt')!r}, encoding='utf-8').read())\n"
-    )
-    script.chmod(0o755)
-    return log
-
-
 def test_the_mig_instances_are_asked_for_when_a_gpu_has_mig_on(no_nvml_no_smi: Path, monkeypatch, tmp_path: Path) -> None:
     # The same H100 host (driver 590.48.01): NVML's view as its query-gpu CSV, and its `nvidia-smi -L`.
     monkeypatch.setattr(nvidia, "_ask_nvml", lambda: parse_smi_csv(fixture_text("nvidia-smi-query-gpu_H100-MIG_590.48.01.csv")))
     monkeypatch.setattr(nvidia, "_driver_signs", lambda root: True)
-    log = calls_logged_smi(no_nvml_no_smi, fixture_text("nvidia-smi-L_H100-MIG_590.48.01.txt"))
+    log = recorded_smi(no_nvml_no_smi, fixture_text("nvidia-smi-L_H100-MIG_590.48.01.txt"))
     facts = probe_nvidia(dict(os.environ), root=tmp_path / "empty")
     assert facts is not None and facts.gpus[0].mig_mode == "Enabled"
     assert [device.profile for device in facts.mig_devices] == ["3g.40gb", "2g.20gb", "1g.10gb", "1g.10gb"]
@@ -429,7 +419,7 @@ def test_the_mig_instances_are_asked_for_when_a_gpu_has_mig_on(no_nvml_no_smi: P
 
 
 def test_nothing_more_is_run_for_a_gpu_without_mig(no_nvml_no_smi: Path, tmp_path: Path) -> None:
-    log = calls_logged_smi(no_nvml_no_smi, fixture_text("nvidia-smi-q-x_RTX3060_570.124.04.xml"))
+    log = recorded_smi(no_nvml_no_smi, fixture_text("nvidia-smi-q-x_RTX3060_570.124.04.xml"))
     facts = probe_nvidia(dict(os.environ), root=tmp_path / "empty")
     assert facts is not None and facts.gpus and facts.mig_devices == ()
     assert log.read_text(encoding="utf-8") == "-q -x\n"
