@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from conftest import require
+from conftest import need_module
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "labs" / "_smoke"))
 from smoke_api import SmokeFailure, assert_close  # noqa: E402
 
-torch = require("torch")
+need_module("torch", "pip install torch==2.13.0")
+import torch  # noqa: E402
 
 
 def test_a_difference_within_atol_plus_rtol_times_expected_passes_and_is_returned() -> None:
