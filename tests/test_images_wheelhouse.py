@@ -157,3 +157,48 @@ def test_pip_installs_from_the_served_wheelhouse_where_uv_cannot_be_had(tmp_path
     answer = subprocess.run([str(venv / "bin" / "python"), "-c", "import tlprobe; print(tlprobe.ANSWER)"],
                             capture_output=True, text=True, check=True, timeout=60)
     assert answer.stdout.strip() == "42"
+
+
+class EngineSeen:
+    """What loopback_out_of_reach reads of a docker-py client: its base URL and /info."""
+
+    def __init__(self, base_url: str, info: dict) -> None:
+        self.api = type("Api", (), {"base_url": base_url})()
+        self._info = info
+
+    def info(self) -> dict:
+        return self._info
+
+
+@pytest.mark.parametrize("base_url,info,said", [
+    ("http+docker://localhost", {"OperatingSystem": "Debian GNU/Linux 12 (bookworm)", "SecurityOptions": ["name=seccomp,profile=default"]}, None),
+    ("http+docker://localhost", {"OperatingSystem": "Docker Desktop", "SecurityOptions": []}, "Docker Desktop"),
+    ("http+docker://localhost", {"OperatingSystem": "Ubuntu 24.04", "SecurityOptions": ["name=seccomp,profile=default", "name=rootless"]}, "rootless"),
+    ("http://10.0.0.5:2375", {"OperatingSystem": "Debian GNU/Linux 12 (bookworm)"}, "not on this machine's unix socket (http://10.0.0.5:2375)"),
+    ("http+docker://ssh", {}, "not on this machine's unix socket"),
+])
+def test_an_engine_whose_builds_cannot_reach_this_loopback_is_named(base_url, info, said) -> None:
+    from torchlab.engine import loopback_out_of_reach
+
+    found = loopback_out_of_reach(EngineSeen(base_url, info))
+    assert (found is None) if said is None else (said in found)
+
+
+def test_such_an_engine_gets_one_line_before_any_build_step(world) -> None:
+    from torchlab.images.store import check_wheelhouse_reach
+
+    spec = spec_of(world)
+    check_wheelhouse_reach(spec, None)
+    with pytest.raises(UserError) as caught:
+        check_wheelhouse_reach(spec, "Docker Desktop runs its engine in a VM of its own")
+    message = caught.value.format_message()
+    assert caught.value.exit_code == 3 and "\n" not in message
+    assert message.startswith(f"the wheelhouse {world['wheels']} cannot reach this engine's builds")
+    assert "Docker Desktop" in message and "TORCHLAB_WHEELHOUSE" in message
+
+
+@pytest.mark.docker
+def test_this_machines_engine_reaches_the_loopback(docker_engine) -> None:
+    from torchlab.engine import loopback_out_of_reach
+
+    assert loopback_out_of_reach(docker_engine) is None

@@ -281,6 +281,23 @@ def tag_image(client: docker.DockerClient, name: str, target: str) -> None:
     client.api.tag(name, repository, tag=tag or "latest")
 
 
+def loopback_out_of_reach(client: docker.DockerClient) -> str | None:
+    """Why this engine's builds cannot reach a server on this host's loopback (the served wheelhouse),
+    in words; None when they can (a rootful engine on this machine, on its unix socket)."""
+    base_url = str(getattr(client.api, "base_url", ""))
+    if base_url not in ("http+docker://localhost", "http+docker://localunixsocket"):
+        return f"the engine is not on this machine's unix socket ({base_url or 'unknown'})"
+    try:
+        info = client.info()
+    except docker.errors.DockerException:
+        return None  # the build itself will say what is wrong with the engine
+    if "Docker Desktop" in str(info.get("OperatingSystem") or ""):
+        return "Docker Desktop runs its engine in a VM of its own"
+    if any("name=rootless" in option for option in info.get("SecurityOptions") or []):
+        return "rootless Docker runs its builds in a network namespace of their own"
+    return None
+
+
 def build_image(
     client: docker.DockerClient,
     context: Any,

@@ -161,11 +161,22 @@ def build(client: Any, spec: BuildSpec, progress: ImageProgress) -> ImageResult:
 
 def run_build(client: Any, spec: BuildSpec, on_event: Callable[[dict[str, Any]], None], no_cache: bool = False) -> str:
     """Send the context and build, the wheelhouse served meanwhile; the new image's id."""
+    if spec.wheels:
+        check_wheelhouse_reach(spec, engine.loopback_out_of_reach(client))
     with tempfile.TemporaryFile() as context, served_wheelhouse(spec) as (args, hosts):
         write_context(spec, context)
         context.seek(0)
         return engine.build_image(client, context, spec.name, args, spec.labels(), on_event, no_cache=no_cache,
                                   extra_hosts=hosts)
+
+
+def check_wheelhouse_reach(spec: BuildSpec, out_of_reach: str | None) -> None:
+    """Before any step runs: a wheelhouse this engine's builds cannot reach is one line (exit 3)."""
+    if out_of_reach:
+        raise UserError(f"the wheelhouse {spec.wheelhouse} cannot reach this engine's builds: torchlab serves it on "
+                        f"this machine's loopback, and {out_of_reach}; build without it (unset TORCHLAB_WHEELHOUSE, or "
+                        "`wheelhouse` in the config file: torch then comes from its index), or with a Docker engine "
+                        "that runs on this machine as root", HOST_UNFIT)
 
 
 @contextmanager
