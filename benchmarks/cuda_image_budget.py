@@ -17,25 +17,21 @@ one) and of the largest CUDA libraries. It needs no GPU.
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import os
 import platform
-import shutil
 import sys
 import tempfile
-import time
-import uuid
 from pathlib import Path
 
+from imagebench import StepLog, cold_build, gzip_size, labs_copy, load_average, shared_count
 from torchlab import engine
 from torchlab.config import load_config
 from torchlab.decide.choice import VariantChoice
 from torchlab.images.inputs import read_inputs
-from torchlab.images.progress import PlainProgress
 from torchlab.images.spec import BuildSpec, make_build_spec
-from torchlab.images.store import build, write_context
-from torchlab.lab.catalog import load_catalog, shipped_labs_dir
+from torchlab.images.store import build
+from torchlab.lab.catalog import load_catalog
 
 SIZE_GOAL_GB = 6.0
 STEP_SHOWN_S = 0.5
@@ -60,16 +56,6 @@ print(json.dumps({"distributions": dists, "libraries": libs}))
 """
 
 
-def labs_copy(root: Path, packages: str = "[]") -> Path:
-    """The shipped labs, marked so that this run's images are its own; module-0's packages set."""
-    target = root / f"labs-{uuid.uuid4().hex[:8]}"
-    shutil.copytree(shipped_labs_dir(), target, ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
-    (target / "module-0" / "workspace" / "budget-marker.txt").write_text(target.name, encoding="utf-8")
-    toml = target / "module-0" / "lab.toml"
-    toml.write_text(toml.read_text(encoding="utf-8").replace("packages = []", f"packages = {packages}"), encoding="utf-8")
-    return target
-
-
 def spec_for(args: argparse.Namespace, labs: Path) -> BuildSpec:
     env = {
         "TORCHLAB_CONFIG": str(labs.parent / "no-config.toml"),  # no such file: no settings from one
@@ -83,43 +69,6 @@ def spec_for(args: argparse.Namespace, labs: Path) -> BuildSpec:
     return spec
 
 
-class StepLog(PlainProgress):
-    """Keeps the build's lines and when each step started."""
-
-    def __init__(self) -> None:
-        super().__init__(open(os.devnull, "w"))  # noqa: SIM115 - the build's own lines are not the point here
-        self.lines: list[str] = []
-        self.starts: list[tuple[str, float]] = []
-
-    def event(self, event: dict) -> None:
-        for line in str(event.get("stream", "")).splitlines():
-            self.lines.append(line)
-            if line.startswith("Step "):
-                self.starts.append((line.strip(), time.monotonic()))
-
-    def seconds(self, ended: float) -> list[tuple[str, float]]:
-        ends = [started for _, started in self.starts[1:]] + [ended]
-        return [(step[:110], round(end - started, 1)) for (step, started), end in zip(self.starts, ends)]
-
-    def rebuilt_steps(self) -> list[str]:
-        """The RUN and COPY steps that ran (no "Using cache" before the next step)."""
-        steps = "\n".join(self.lines).split("Step ")[1:]
-        heads = [(step.splitlines()[0], step) for step in steps]
-        return [head for head, step in heads if (" RUN " in head or " COPY " in head) and "Using cache" not in step]
-
-
-def cold_build(client, spec: BuildSpec) -> tuple[float, list[tuple[str, float]]]:
-    """A build that uses no cached layer at all, from sending the context to the image."""
-    log = StepLog()
-    started = time.monotonic()
-    with tempfile.TemporaryFile() as context:
-        write_context(spec, context)
-        context.seek(0)
-        engine.build_image(client, context, spec.name, spec.build_args, spec.labels(), log.event, no_cache=True)
-    ended = time.monotonic()
-    return ended - started, [(step, s) for step, s in log.seconds(ended) if s >= STEP_SHOWN_S]
-
-
 def history(client, name: str) -> list[dict]:
     """`docker history`, base first: each step's image ID (legacy builder), size and command."""
     rows = [{"id": row["Id"], "mb": round(row["Size"] / 1e6, 1), "by": " ".join(row["CreatedBy"].split())}
@@ -128,31 +77,8 @@ def history(client, name: str) -> list[dict]:
 
 
 def torch_layer(rows: list[dict]) -> dict:
-    """The layer the torch stage's venv is copied in with (COPY --from=torch): the largest one."""
+    """The layer torch is installed in (its own RUN step, from the index): the largest one."""
     return max(rows, key=lambda row: row["mb"])
-
-
-def gzip1_size(client, name: str) -> int:
-    """Bytes of `docker save NAME | gzip -1 | wc -c`."""
-    counted = Counter()
-    with gzip.GzipFile(fileobj=counted, mode="wb", compresslevel=1) as packed:
-        for chunk in client.api.get_image(name, chunk_size=1 << 20):
-            packed.write(chunk)
-    return counted.bytes
-
-
-class Counter:
-    """A write-only file that keeps only the number of bytes written."""
-
-    def __init__(self) -> None:
-        self.bytes = 0
-
-    def write(self, data: bytes) -> int:
-        self.bytes += len(data)
-        return len(data)
-
-    def flush(self) -> None:
-        pass
 
 
 def contents(client, name: str) -> dict[str, object]:
@@ -171,21 +97,11 @@ def contents(client, name: str) -> dict[str, object]:
     }
 
 
-def shared(a: tuple[str, ...], b: tuple[str, ...]) -> str:
-    """How many layers (diff IDs), from the base up, two images have in common, of how many."""
-    count = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
-    return f"{count} of {len(b)}"
-
-
-def load_average() -> str:
-    return " ".join(f"{value:.2f}" for value in os.getloadavg())
-
-
 def measure(client, args: argparse.Namespace, root: Path, made: list[str]) -> dict[str, object]:
     first = spec_for(args, labs_copy(root))
     made.append(first.name)
     load_before = load_average()
-    cold, steps = cold_build(client, first)
+    cold, steps = cold_build(client, first, STEP_SHOWN_S)
     load_after = load_average()
     info = engine.image_info(client, first.name)
     changed = spec_for(args, labs_copy(root, packages='["six"]'))
@@ -200,7 +116,7 @@ def measure(client, args: argparse.Namespace, root: Path, made: list[str]) -> di
         "image": first.name,
         "torch": first.torch_spec + f" from {first.torch_source}",
         "size_gb": round(info.size / 1e9, 3),
-        "docker_save_gzip1_gb": round(gzip1_size(client, first.name) / 1e9, 3),
+        "docker_save_gzip1_gb": round(gzip_size(client, first.name, level=1) / 1e9, 3),
         "layers": len(info.layers),
         "layer_sizes_mb": [(row["mb"], row["by"].replace("/bin/sh -c #(nop) ", "")[-100:]) for row in before if row["mb"] > 0],
         "contents": contents(client, first.name),
@@ -211,7 +127,7 @@ def measure(client, args: argparse.Namespace, root: Path, made: list[str]) -> di
         "steps_run_after_package_change": log.rebuilt_steps(),
         # The step image that holds the torch stage's venv: the same ID in both images is the same layer.
         "torch_layer": {"mb": torch_before["mb"], "id_first": torch_before["id"], "id_after_change": torch_after["id"]},
-        "layers_shared_with_first_image": shared(info.layers, after_info.layers),
+        "layers_shared_with_first_image": f"{shared_count(info.layers, after_info.layers)} of {len(after_info.layers)}",
         "torch_layer_reused": torch_before["id"] == torch_after["id"] and torch_before["id"] != "<missing>",
     }
 

@@ -17,52 +17,28 @@ shared machine the build's time follows the load. --gzip also counts `docker sav
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import os
 import platform
-import shutil
 import sys
 import tempfile
-import time
 import urllib.request
-import uuid
 from pathlib import Path
 
+from imagebench import StepLog, cold_build, gzip_size, labs_copy, load_average, shared_count
 from torchlab import engine
 from torchlab.config import load_config
 from torchlab.decide.choice import VariantChoice
 from torchlab.images.inputs import read_inputs
 from torchlab.images.progress import PlainProgress
 from torchlab.images.spec import make_build_spec
-from torchlab.images.store import build, run_build
-from torchlab.lab.catalog import load_catalog, shipped_labs_dir
+from torchlab.images.store import build
+from torchlab.lab.catalog import load_catalog
 
 SIZE_GOAL_GB = 1.2
 COLD_GOAL_S = 60.0
 STEP_SHOWN_S = 0.5
 CPU = VariantChoice("cpu", "cpu", "2.13.0", "budget run")
-
-
-def complete(folder: Path) -> bool:
-    """A lab folder with all its parts (one being written in the checkout may lack some yet)."""
-    return all((folder / part).exists() for part in ("lab.toml", "workspace", "smoke/checks.py"))
-
-
-def labs_copy(root: Path, packages: str = "[]") -> Path:
-    """The shipped labs, marked so that this run's images are its own; module-0's packages set."""
-    target = root / f"labs-{uuid.uuid4().hex[:8]}"
-    source = shipped_labs_dir()
-    target.mkdir()
-    for folder in sorted(p for p in source.iterdir() if p.is_dir()):
-        if folder.name.startswith(("_", ".")) or complete(folder):
-            shutil.copytree(folder, target / folder.name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            print(f"images_budget: {folder.name} left out (not a complete lab yet)", file=sys.stderr)
-    (target / "module-0" / "workspace" / "budget-marker.txt").write_text(target.name, encoding="utf-8")
-    toml = target / "module-0" / "lab.toml"
-    toml.write_text(toml.read_text(encoding="utf-8").replace("packages = []", f"packages = {packages}"), encoding="utf-8")
-    return target
 
 
 def spec_for(args: argparse.Namespace, labs: Path):
@@ -76,64 +52,10 @@ def spec_for(args: argparse.Namespace, labs: Path):
     return make_build_spec(CPU, config, read_inputs(config, load_catalog(labs)))
 
 
-class StepTimer(PlainProgress):
-    """Times each build step: from its "Step N/M" line to the next one (or the build's end)."""
-
-    def __init__(self) -> None:
-        super().__init__(open(os.devnull, "w"))  # noqa: SIM115 - the build's own lines are not the point here
-        self.starts: list[tuple[str, float]] = []
-
-    def event(self, event: dict) -> None:
-        for line in str(event.get("stream", "")).splitlines():
-            if line.startswith("Step "):
-                self.starts.append((line.strip(), time.monotonic()))
-
-    def seconds(self, ended: float) -> list[tuple[str, float]]:
-        ends = [started for _, started in self.starts[1:]] + [ended]
-        return [(step, round(end - started, 1)) for (step, started), end in zip(self.starts, ends)]
-
-
-def cold_build(client, spec) -> tuple[float, list[tuple[str, float]]]:
-    """A build that uses no cached layer at all, timed from sending the context to the image;
-    (seconds, each step's seconds)."""
-    timer = StepTimer()
-    started = time.monotonic()
-    run_build(client, spec, timer.event, no_cache=True)
-    ended = time.monotonic()
-    return ended - started, timer.seconds(ended)
-
-
 def layer_sizes(client, name: str) -> list[tuple[float, str]]:
     """(MB, what made it) for each layer with bytes, base first, as `docker history` shows them."""
     rows = [(round(row["Size"] / 1e6, 1), " ".join(row["CreatedBy"].split())) for row in client.api.history(name)]
     return [(size, made_by.replace("/bin/sh -c #(nop) ", "")[-110:]) for size, made_by in reversed(rows) if size > 0]
-
-
-def gzip_size(client, name: str) -> int:
-    """Bytes of `docker save NAME | gzip -c` (default level, as registries compress layers)."""
-    counted = Counter()
-    with gzip.GzipFile(fileobj=counted, mode="wb") as packed:
-        for chunk in client.api.get_image(name):
-            packed.write(chunk)
-    return counted.bytes
-
-
-class Counter:
-    """A write-only file that keeps only the number of bytes written."""
-
-    def __init__(self) -> None:
-        self.bytes = 0
-
-    def write(self, data: bytes) -> int:
-        self.bytes += len(data)
-        return len(data)
-
-    def flush(self) -> None:
-        pass
-
-
-def load_average() -> str:
-    return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 def main() -> int:
@@ -161,29 +83,12 @@ def main() -> int:
     return 0 if ok and figures["unchanged_rebuild_cached"] and figures["torch_layer_reused"] else 1
 
 
-class StepLog(PlainProgress):
-    """Keeps the build's lines, to tell which steps came from the cache."""
-
-    def __init__(self) -> None:
-        super().__init__(open(os.devnull, "w"))  # noqa: SIM115
-        self.lines: list[str] = []
-
-    def event(self, event: dict) -> None:
-        self.lines += str(event.get("stream", "")).splitlines()
-
-    def rebuilt_steps(self) -> list[str]:
-        """The steps that ran (no "Using cache" line before the next step)."""
-        steps = "\n".join(self.lines).split("Step ")[1:]
-        return [step.splitlines()[0] for step in steps if " RUN " in step.splitlines()[0] or " COPY " in step.splitlines()[0]
-                if "Using cache" not in step]
-
-
 def measure(client, args, root: Path, progress, made: list[str]) -> dict[str, object]:
     first_labs = labs_copy(root)
     first = spec_for(args, first_labs)
     made.append(first.name)
     load_before = load_average()
-    cold, steps = cold_build(client, first)
+    cold, steps = cold_build(client, first, STEP_SHOWN_S)
     load_after = load_average()
     info = engine.image_info(client, first.name)
     again = build(client, spec_for(args, first_labs), progress)
@@ -214,7 +119,7 @@ def measure(client, args, root: Path, progress, made: list[str]) -> dict[str, ob
         # have given that cache, so layer ids are reported, not required.)
         "torch_layer_reused": bool(ran) and "lab-requirements.txt" in ran[0],
         "steps_run_after_package_change": ran,
-        "layers_shared_with_first_image": shared(info.layers, after.layers),
+        "layers_shared_with_first_image": shared_count(info.layers, after.layers),
     }
 
 
@@ -230,11 +135,6 @@ def download_size(client, spec, registry: str, made: list[str]) -> int:
                                      headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"})
     with urllib.request.urlopen(request, timeout=30) as answer:
         return sum(layer["size"] for layer in json.load(answer)["layers"])
-
-
-def shared(a: tuple[str, ...], b: tuple[str, ...]) -> int:
-    """How many layers, from the base up, two images have in common."""
-    return next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
 
 
 def report(figures: dict[str, object]) -> None:
