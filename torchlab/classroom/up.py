@@ -50,7 +50,7 @@ from torchlab.lab.smoke import smoke_summary
 from torchlab.lab.workspace import init_workspace
 from torchlab.probe.host import probe_host
 from torchlab.runtimes import run_smoke
-from torchlab.runtimes.docker import DockerRuntime, give_to_lab_user, host_gpu_groups, the_lab_user
+from torchlab.runtimes.docker import DockerRuntime, engine_trouble, give_to_lab_user, host_gpu_groups, the_lab_user
 from torchlab.runtimes.lock import file_lock
 from torchlab.runtimes.ports import free_port
 from torchlab.runtimes.protocol import RunningLab
@@ -199,14 +199,6 @@ def start_fresh(request: ClassRequest, lab: Lab, catalog: LabCatalog, config: Co
 
 def engine_client(env: Mapping[str, str]) -> Any:
     return connect_engine(env, 120, "")
-
-
-@contextlib.contextmanager
-def engine_trouble(what: str) -> Iterator[None]:
-    try:
-        yield
-    except engine.ENGINE_ERRORS as exc:
-        raise UserError(f"{what}: the Docker engine failed: {engine.api_error_text(exc)}", HOST_UNFIT) from None
 
 
 def network_name(data_dir: Path) -> str:
