@@ -65,6 +65,14 @@ def require(module_name: str):
         missing(f"{module_name} is not installed")
 
 
+def matches_golden(golden: Path, actual: str) -> None:
+    """actual is the golden file's text; TORCHLAB_UPDATE_GOLDEN=1 rewrites the file instead (an intended change)."""
+    if os.environ.get("TORCHLAB_UPDATE_GOLDEN"):
+        golden.parent.mkdir(parents=True, exist_ok=True)
+        golden.write_text(actual, encoding="utf-8")
+    assert actual == golden.read_text(encoding="utf-8"), f"{golden.name} differs from its golden file"
+
+
 def one_line_error(result, *words: str) -> None:
     """A CLI result that failed as users must see it: exit 2, one line on stderr, nothing on stdout."""
     assert result.exit_code == 2, result.output

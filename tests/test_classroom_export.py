@@ -26,7 +26,7 @@ from torchlab.config import load_config
 from torchlab.images.store import spec_for_lab
 from torchlab.lab.catalog import find_lab, open_catalog
 
-from conftest import need_module, one_line_error, require
+from conftest import matches_golden, need_module, one_line_error, require
 
 GOLDEN = Path(__file__).parent / "golden" / "classroom"
 KINDS = ("nvidia", "amd", "none")
@@ -43,14 +43,6 @@ def plan_for(gpu: str) -> ExportPlan:
     variant = export_choice(gpu).variant
     image = f"{REGISTRY}/classroom-{variant}:test"
     return ExportPlan(find_lab(catalog, "module-1"), catalog.labs, gpu, image, variant)
-
-
-def matches_golden(name: str, actual: str) -> None:
-    golden = GOLDEN / name
-    if os.environ.get("TORCHLAB_UPDATE_GOLDEN"):
-        golden.parent.mkdir(parents=True, exist_ok=True)
-        golden.write_text(actual, encoding="utf-8")
-    assert actual == golden.read_text(encoding="utf-8"), f"{name} differs from its golden file"
 
 
 def stable(profiles: dict) -> dict:
@@ -74,8 +66,8 @@ def rendered():
 @pytest.mark.parametrize("gpu", KINDS)
 def test_values_and_readme_match_their_golden_files(gpu):
     plan = plan_for(gpu)
-    matches_golden(f"values-{gpu}.yaml", values_text(plan))
-    matches_golden(f"README-{gpu}.md", readme_text(plan))
+    matches_golden(GOLDEN / f"values-{gpu}.yaml", values_text(plan))
+    matches_golden(GOLDEN / f"README-{gpu}.md", readme_text(plan))
 
 
 @pytest.mark.parametrize("gpu", KINDS)
@@ -98,7 +90,7 @@ def test_every_rendered_pod_and_claim_is_valid_kubernetes(rendered, gpu):
     assert sorted(report["profiles"]) == sorted(lab.id for lab in labs)
     kinds = [[item["kind"] for item in objects] for objects in report["profiles"].values()]
     assert kinds == [["Pod", "PersistentVolumeClaim"]] * len(labs)
-    matches_golden(f"pods-{gpu}.json", json.dumps(stable(report["profiles"]), indent=2, sort_keys=True) + "\n")
+    matches_golden(GOLDEN / f"pods-{gpu}.json", json.dumps(stable(report["profiles"]), indent=2, sort_keys=True) + "\n")
 
 
 @pytest.mark.parametrize("gpu", KINDS)

@@ -11,7 +11,6 @@ TORCHLAB_UPDATE_GOLDEN=1 python -m pytest tests/test_export_devcontainer.py
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -30,7 +29,7 @@ from torchlab.decide.plan import make_plan
 from torchlab.decide.runspec import CONTAINER_WORKSPACE, LabTarget, Mount, home_volume
 from torchlab.errors import UserError
 
-from conftest import missing, one_line_error
+from conftest import matches_golden, missing, one_line_error
 from test_runspec import DATA_DIR, GROUPS, cpu_host, h100_host, mi210_host, rtx3090_host
 from test_up_docker import lab_settings, learner  # noqa: F401  (fixtures, reused)
 
@@ -47,12 +46,7 @@ def config_for(facts, lab: str = "module-1", variant: str = "auto", user: tuple[
 
 @pytest.mark.parametrize("profile", sorted(PROFILES))
 def test_devcontainer_json_matches_its_golden_file(profile):
-    actual = config_text(config_for(PROFILES[profile]()))
-    golden = GOLDEN / f"{profile}.json"
-    if os.environ.get("TORCHLAB_UPDATE_GOLDEN"):
-        golden.parent.mkdir(parents=True, exist_ok=True)
-        golden.write_text(actual, encoding="utf-8")
-    assert actual == golden.read_text(encoding="utf-8")
+    matches_golden(GOLDEN / f"{profile}.json", config_text(config_for(PROFILES[profile]())))
 
 
 @pytest.mark.parametrize("profile", sorted(PROFILES))

@@ -47,6 +47,7 @@ from torchlab.decide.runspec import (
     token_from_command,
 )
 
+from conftest import matches_golden
 from recorded import fixture_text
 
 GOLDEN = Path(__file__).parent / "golden" / "runspec"
@@ -98,12 +99,7 @@ def spec_for(facts: HostFacts, lab: str = "module-1", variant: str = "auto", por
 @pytest.mark.parametrize("profile", sorted(PROFILES))
 def test_runspec_matches_its_golden_file(profile):
     spec = spec_for(PROFILES[profile]())
-    golden = GOLDEN / f"{profile}.json"
-    actual = json.dumps(spec.to_dict(), indent=2, sort_keys=True) + "\n"
-    if os.environ.get("TORCHLAB_UPDATE_GOLDEN"):
-        golden.parent.mkdir(parents=True, exist_ok=True)
-        golden.write_text(actual, encoding="utf-8")
-    assert actual == golden.read_text(encoding="utf-8")
+    matches_golden(GOLDEN / f"{profile}.json", json.dumps(spec.to_dict(), indent=2, sort_keys=True) + "\n")
 
 
 @pytest.mark.parametrize("profile", sorted(PROFILES))
