@@ -160,7 +160,7 @@ def test_pip_installs_from_the_served_wheelhouse_where_uv_cannot_be_had(tmp_path
 
 
 class EngineSeen:
-    """What loopback_out_of_reach reads of a docker-py client: its base URL and /info."""
+    """What store.loopback_out_of_reach reads of a docker-py client: its base URL and /info."""
 
     def __init__(self, base_url: str, info: dict) -> None:
         self.api = type("Api", (), {"base_url": base_url})()
@@ -178,7 +178,7 @@ class EngineSeen:
     ("http+docker://ssh", {}, "not on this machine's unix socket"),
 ])
 def test_an_engine_whose_builds_cannot_reach_this_loopback_is_named(base_url, info, said) -> None:
-    from torchlab.engine import loopback_out_of_reach
+    from torchlab.images.store import loopback_out_of_reach
 
     found = loopback_out_of_reach(EngineSeen(base_url, info))
     assert (found is None) if said is None else (said in found)
@@ -199,6 +199,6 @@ def test_such_an_engine_gets_one_line_before_any_build_step(world) -> None:
 
 @pytest.mark.docker
 def test_this_machines_engine_reaches_the_loopback(docker_engine) -> None:
-    from torchlab.engine import loopback_out_of_reach
+    from torchlab.images.store import loopback_out_of_reach
 
     assert loopback_out_of_reach(docker_engine) is None

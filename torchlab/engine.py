@@ -281,21 +281,20 @@ def tag_image(client: docker.DockerClient, name: str, target: str) -> None:
     client.api.tag(name, repository, tag=tag or "latest")
 
 
-def loopback_out_of_reach(client: docker.DockerClient) -> str | None:
-    """Why this engine's builds cannot reach a server on this host's loopback (the served wheelhouse),
-    in words; None when they can (a rootful engine on this machine, on its unix socket)."""
-    base_url = str(getattr(client.api, "base_url", ""))
-    if base_url not in ("http+docker://localhost", "http+docker://localunixsocket"):
-        return f"the engine is not on this machine's unix socket ({base_url or 'unknown'})"
+LOCAL_SOCKET_URLS = ("http+docker://localhost", "http+docker://localunixsocket")  # docker-py's, for a unix socket
+
+
+def base_url(client: docker.DockerClient) -> str:
+    """Where the client talks to its engine: one of LOCAL_SOCKET_URLS for this machine's unix socket."""
+    return str(getattr(client.api, "base_url", ""))
+
+
+def engine_info(client: docker.DockerClient) -> dict[str, Any]:
+    """The engine's /info answer; {} when it gives none (the next call to it will say why)."""
     try:
-        info = client.info()
+        return dict(client.info())
     except docker.errors.DockerException:
-        return None  # the build itself will say what is wrong with the engine
-    if "Docker Desktop" in str(info.get("OperatingSystem") or ""):
-        return "Docker Desktop runs its engine in a VM of its own"
-    if any("name=rootless" in option for option in info.get("SecurityOptions") or []):
-        return "rootless Docker runs its builds in a network namespace of their own"
-    return None
+        return {}
 
 
 def build_image(

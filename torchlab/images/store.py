@@ -22,7 +22,7 @@ from torchlab.images.inputs import read_inputs
 from torchlab.images.progress import ImageProgress, progress_for
 from torchlab.images.spec import WHEELHOUSE_HOST, BuildSpec, make_build_spec, unreachable_fix
 from torchlab.lab.catalog import Lab, load_catalog
-from torchlab.probe.docker import probe_docker
+from torchlab.probe.docker import docker_facts_from_api, probe_docker
 from torchlab.probe.index import why_index_fails
 
 CONTEXT_MTIME = 1577836800  # 2020-01-01: the same files give the same context, so the engine's cache holds
@@ -162,12 +162,26 @@ def build(client: Any, spec: BuildSpec, progress: ImageProgress) -> ImageResult:
 def run_build(client: Any, spec: BuildSpec, on_event: Callable[[dict[str, Any]], None], no_cache: bool = False) -> str:
     """Send the context and build, the wheelhouse served meanwhile; the new image's id."""
     if spec.wheels:
-        check_wheelhouse_reach(spec, engine.loopback_out_of_reach(client))
+        check_wheelhouse_reach(spec, loopback_out_of_reach(client))
     with tempfile.TemporaryFile() as context, served_wheelhouse(spec) as (args, hosts):
         write_context(spec, context)
         context.seek(0)
         return engine.build_image(client, context, spec.name, args, spec.labels(), on_event, no_cache=no_cache,
                                   extra_hosts=hosts)
+
+
+def loopback_out_of_reach(client: Any) -> str | None:
+    """Why this engine's builds cannot reach a server on this machine's loopback (the served
+    wheelhouse), in words; None when they can (a rootful engine on this machine's unix socket)."""
+    url = engine.base_url(client)
+    if url not in engine.LOCAL_SOCKET_URLS:
+        return f"the engine is not on this machine's unix socket ({url or 'unknown'})"
+    facts = docker_facts_from_api(engine.engine_info(client), {})
+    if facts.desktop:
+        return "Docker Desktop runs its engine in a VM of its own"
+    if facts.rootless:
+        return "rootless Docker runs its builds in a network namespace of their own"
+    return None
 
 
 def check_wheelhouse_reach(spec: BuildSpec, out_of_reach: str | None) -> None:
