@@ -24,7 +24,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from imagebench import StepLog, cold_build, gzip_size, labs_copy, load_average, shared_count
+from imagebench import StepLog, cold_build, gzip_size, labs_copy, load_average, settle, shared_count
 from torchlab import engine
 from torchlab.config import load_config
 from torchlab.decide.choice import VariantChoice
@@ -100,6 +100,7 @@ def contents(client, name: str) -> dict[str, object]:
 def measure(client, args: argparse.Namespace, root: Path, made: list[str]) -> dict[str, object]:
     first = spec_for(args, labs_copy(root))
     made.append(first.name)
+    settled = 0.0 if args.no_settle else settle(client)
     load_before = load_average()
     cold, steps = cold_build(client, first, STEP_SHOWN_S)
     load_after = load_average()
@@ -122,6 +123,7 @@ def measure(client, args: argparse.Namespace, root: Path, made: list[str]) -> di
         "contents": contents(client, first.name),
         "cold_build_s": round(cold, 1),
         "cold_build_load_average": f"{load_before} before, {load_after} after",
+        "waited_before_cold_build_s": settled,
         "cold_build_steps_s": steps,
         "lab_package_change_rebuild_s": round(rebuilt.seconds, 1),
         "steps_run_after_package_change": log.rebuilt_steps(),
@@ -137,6 +139,8 @@ def main() -> int:
     parser.add_argument("--base-image", default=os.environ.get("TORCHLAB_TEST_BASE_IMAGE", "torchlab-ci/debian:bookworm"))
     parser.add_argument("--index-url", default="https://pypi.org/simple")
     parser.add_argument("--ca-bundle", default=os.environ.get("PIP_CERT", "/etc/ssl/certs/ca-certificates.crt"))
+    parser.add_argument("--no-settle", action="store_true",
+                        help="build at once, even right after the engine removed files (see imagebench.settle)")
     parser.add_argument("--keep", action="store_true", help="keep the images this run makes")
     args = parser.parse_args()
     client = engine.connect(timeout=engine.LONG_TIMEOUT)

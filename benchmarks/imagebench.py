@@ -1,5 +1,6 @@
 """What the image benchmarks (images_budget.py, cuda_image_budget.py) share: a marked copy of the
-labs, a cold build timed step by step, the steps a rebuild ran, compressed and shared sizes."""
+labs, a settled engine, a cold build timed step by step, the steps a rebuild ran, compressed and
+shared sizes."""
 
 from __future__ import annotations
 
@@ -44,23 +45,65 @@ class StepLog(PlainProgress):
         super().__init__(open(os.devnull, "w"))  # noqa: SIM115 - the build's own lines are not the point here
         self.lines: list[str] = []
         self.starts: list[tuple[str, float]] = []
+        self.last_event = 0.0
 
     def event(self, event: dict) -> None:
+        self.last_event = time.monotonic()
         for line in str(event.get("stream", "")).splitlines():
             self.lines.append(line)
             if line.startswith("Step "):
                 self.starts.append((line.strip(), time.monotonic()))
 
     def seconds(self, ended: float) -> list[tuple[str, float]]:
-        """Each step, from its "Step N/M" line to the next one (or the build's end)."""
-        ends = [started for _, started in self.starts[1:]] + [ended]
-        return [(step[:110], round(end - started, 1)) for (step, started), end in zip(self.starts, ends)]
+        """Each step, from its "Step N/M" line to the next one (the last: to the engine's last
+        word), then what came after it: removing the steps' containers (engine.build_image)."""
+        ends = [started for _, started in self.starts[1:]] + [self.last_event]
+        steps = [(step[:110], round(end - started, 1)) for (step, started), end in zip(self.starts, ends)]
+        return steps + [("(after the last step) removing the steps' containers", round(ended - self.last_event, 1))]
 
     def rebuilt_steps(self) -> list[str]:
         """The RUN and COPY steps that ran (no "Using cache" before the next step)."""
         steps = "\n".join(self.lines).split("Step ")[1:]
         heads = [(step.splitlines()[0], step) for step in steps]
         return [head for head, step in heads if (" RUN " in head or " COPY " in head) and "Using cache" not in step]
+
+
+# On ext4 without a journal (the engine's data root on this project's machines: its
+# /sys/fs/ext4/DEV/journal_task says "<none>"), the kernel avoids handing out an inode freed in the
+# last 60 s (360 s while its inode-table block is unwritten) and, for every file it creates, scans
+# past each such inode of the group (fs/ext4/ialloc.c: recently_deleted; perf put ~40% of the busy
+# CPU there). A build started just after the engine removed an image or a build's containers ran
+# 1.5-2x slower here. A data root with a journal (what Docker hosts have) never pays it.
+SETTLE_S = 90.0  # RECENTCY_MIN (60 s) + one writeback period (vm.dirty_expire_centisecs: 30 s)
+
+
+def journal_less_ext4(path: str) -> bool:
+    """Is path on an ext4 file system mounted without a journal (as the kernel says in sysfs)?"""
+    try:
+        device = os.stat(path).st_dev
+    except OSError:
+        return False  # an engine elsewhere: its data root is not this machine's to look at
+    name = os.path.basename(os.path.realpath(f"/sys/dev/block/{os.major(device)}:{os.minor(device)}"))
+    task = Path(f"/sys/fs/ext4/{name}/journal_task")
+    return task.is_file() and task.read_text(encoding="utf-8").strip() == "<none>"
+
+
+def settle(client, seconds: float = SETTLE_S) -> float:
+    """On a journal-less ext4 data root, wait until the engine last removed an image or a
+    container `seconds` ago (its own events say when); the seconds waited."""
+    if not journal_less_ext4(str(client.info().get("DockerRootDir", ""))):
+        return 0.0
+    now = time.time()
+    removals = client.events(since=int(now - 400), until=int(now), decode=True,
+                             filters={"type": ["image", "container"], "event": ["delete", "destroy"]})
+    last = max((float(event.get("time", 0)) for event in removals), default=0.0)
+    wait = max(0.0, last + seconds - now)
+    if wait:
+        print(f"{Path(sys.argv[0]).name}: waiting {wait:.0f} s: the engine removed files {now - last:.0f} s ago, and "
+              "its data root is ext4 without a journal, where new files are slow for a while after (imagebench.py says why)",
+              file=sys.stderr)
+        time.sleep(wait)
+    return round(wait, 1)
 
 
 def cold_build(client, spec: BuildSpec, shown_s: float = 0.0) -> tuple[float, list[tuple[str, float]]]:

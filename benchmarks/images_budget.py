@@ -12,6 +12,8 @@ from the base image on (the base image itself is already on the engine). Besides
 reports each build step that took 0.5 s or more, each layer's size (what `docker history`
 shows; a file a later layer changes counts twice) and the load average before and after: on a
 shared machine the build's time follows the load. --gzip also counts `docker save | gzip -c`.
+Where the engine's data root is ext4 without a journal (this project's machines), the cold build
+waits until the engine's last removal is 90 s old (imagebench.settle says why; --no-settle: not).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import tempfile
 import urllib.request
 from pathlib import Path
 
-from imagebench import StepLog, cold_build, gzip_size, labs_copy, load_average, shared_count
+from imagebench import StepLog, cold_build, gzip_size, labs_copy, load_average, settle, shared_count
 from torchlab import engine
 from torchlab.config import load_config
 from torchlab.decide.choice import VariantChoice
@@ -66,6 +68,8 @@ def main() -> int:
     parser.add_argument("--registry", default=os.environ.get("TORCHLAB_TEST_REGISTRY"),
                         help="also push the image there and report its compressed (download) size")
     parser.add_argument("--gzip", action="store_true", help="also count the bytes of `docker save | gzip -c`")
+    parser.add_argument("--no-settle", action="store_true",
+                        help="build at once, even right after the engine removed files (see imagebench.settle)")
     parser.add_argument("--keep", action="store_true", help="keep the images this run makes")
     args = parser.parse_args()
     client = engine.connect(timeout=engine.LONG_TIMEOUT)
@@ -87,6 +91,7 @@ def measure(client, args, root: Path, progress, made: list[str]) -> dict[str, ob
     first_labs = labs_copy(root)
     first = spec_for(args, first_labs)
     made.append(first.name)
+    settled = 0.0 if args.no_settle else settle(client)
     load_before = load_average()
     cold, steps = cold_build(client, first, STEP_SHOWN_S)
     load_after = load_average()
@@ -110,11 +115,12 @@ def measure(client, args, root: Path, progress, made: list[str]) -> dict[str, ob
         "layer_sizes_mb": layer_sizes(client, first.name),
         "cold_build_s": round(cold, 1),
         "cold_build_load_average": f"{load_before} before, {load_after} after",
+        "waited_before_cold_build_s": settled,
         "cold_build_steps_s": [(step[:110], seconds) for step, seconds in steps if seconds >= STEP_SHOWN_S],
         "unchanged_rebuild_s": round(again.seconds, 2),
         "unchanged_rebuild_cached": again.cached and again.image == first.name,
         "lab_package_change_rebuild_s": round(rebuilt.seconds, 1),
-        # Every step before the labs' packages (system, torch, JupyterLab) came from the cache: the
+        # Every step before the labs' packages (system, torch) came from the cache: the
         # first to run again is the copy of lab-requirements.txt. (Another build on this engine may
         # have given that cache, so layer ids are reported, not required.)
         "torch_layer_reused": bool(ran) and "lab-requirements.txt" in ran[0],

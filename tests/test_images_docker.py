@@ -146,8 +146,8 @@ def test_pull_of_an_image_the_registry_lacks_builds_it_reusing_the_torch_layer(r
     assert document["action"] == "built" and document["image"] != first["document"]["image"]
     line = f"{REGISTRY}/lab-cpu:{document['image'].split(':')[1]} is not in the registry; building it here"
     assert document["note"] == line and f"torchlab: {line}" in stderr
-    # A lab-package change: every step before the labs' packages (system, torch, JupyterLab) came
-    # from the cache; the first to run is the copy of lab-requirements.txt.
+    # A lab-package change: every step before the labs' packages (system, torch) came from the
+    # cache; the first to run is the copy of lab-requirements.txt.
     steps = stderr.split("\nStep ")[1:]
     ran = [step.splitlines()[0] for step in steps if (" RUN " in step or " COPY " in step) and "Using cache" not in step]
     assert ran and "COPY lab-requirements.txt" in ran[0], ran
@@ -196,26 +196,50 @@ def test_push_remove_pull_then_smoke_checks_pass_inside(ready, first) -> None:
     assert report["checks"] and all(check["status"] == "pass" for check in report["checks"])
 
 
+def test_a_failing_step_is_exit_3_with_its_output_and_leaves_no_container(ready, first) -> None:
+    """A package no index has: the labs' step fails; the step's own lines say why, the cached
+    layers stay, and the steps' containers (kept until the build ends) are gone."""
+    labs = labs_copy(ready, packages='["torchlab-no-such-package-' + uuid.uuid4().hex[:8] + '"]')
+    containers_before = all_container_ids(ready["client"])
+    done = subprocess.run([sys.executable, "-m", "torchlab", "images", "build", "--variant", "cpu"],
+                          capture_output=True, text=True, env=env_for(ready, labs), timeout=600, check=False)
+    assert done.returncode == 3, done.stderr[-3000:]
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("torchlab: error: building torchlab/lab-cpu:") and " failed: " in last, last
+    assert "torchlab-no-such-package" in done.stderr and "Traceback" not in done.stderr
+    assert all_container_ids(ready["client"]) == containers_before
+
+
 def test_ctrl_c_during_a_build_is_one_line_and_exit_130_and_the_rerun_reuses_the_cache(ready, first) -> None:
     labs = labs_copy(ready, packages='["toolz"]')
     env = env_for(ready, labs)
+    containers_before = all_container_ids(ready["client"])
     argv = [sys.executable, "-m", "torchlab", "images", "build", "--variant", "cpu"]
     child = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     assert child.stderr is not None
+    previous = ""
     for line in child.stderr:
-        if line.startswith("Step ") and "--requirement /opt/torchlab/lab-requirements.txt" in line:
+        if line.strip().startswith("---> Running in ") and "--requirement /opt/torchlab/lab-requirements.txt" in previous:
             child.send_signal(signal.SIGINT)
             break
+        previous = line
     rest = child.stderr.read()
     assert child.wait(timeout=120) == 130
     assert rest.strip().splitlines()[-1] == (
         "torchlab: interrupted; the layers built so far are cached: run the same command again to go on")
     assert "Traceback" not in rest
+    # The step's container, stopped midway, went with the build (torchlab removes them at its end).
+    assert all_container_ids(ready["client"]) == containers_before
     document, stderr = torchlab(ready, env, "build")
     assert document["action"] == "built"
     steps = stderr.split("Step ")
-    jupyter = next(step for step in steps if "$JUPYTERLAB_SPEC" in step)
-    assert "Using cache" in jupyter
+    torch_step = next(step for step in steps if "$TORCH_SPEC" in step)
+    assert "Using cache" in torch_step
+    assert all_container_ids(ready["client"]) == containers_before
+
+
+def all_container_ids(client) -> set[str]:
+    return {container.id for container in client.containers.list(all=True)}
 
 
 EVENTS_CHECK = """
