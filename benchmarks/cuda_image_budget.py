@@ -24,7 +24,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from imagebench import StepLog, cold_build, gzip_size, labs_copy, load_average, settle, shared_count
+from imagebench import SETTLE_S, StepLog, cold_build, gzip_size, labs_copy, load_average, settle, shared_count
 from torchlab import engine
 from torchlab.config import load_config
 from torchlab.decide.choice import VariantChoice
@@ -100,7 +100,7 @@ def contents(client, name: str) -> dict[str, object]:
 def measure(client, args: argparse.Namespace, root: Path, made: list[str]) -> dict[str, object]:
     first = spec_for(args, labs_copy(root))
     made.append(first.name)
-    settled = 0.0 if args.no_settle else settle(client)
+    settled = settle(client, args.settle)
     load_before = load_average()
     cold, steps = cold_build(client, first, STEP_SHOWN_S)
     load_after = load_average()
@@ -139,8 +139,9 @@ def main() -> int:
     parser.add_argument("--base-image", default=os.environ.get("TORCHLAB_TEST_BASE_IMAGE", "torchlab-ci/debian:bookworm"))
     parser.add_argument("--index-url", default="https://pypi.org/simple")
     parser.add_argument("--ca-bundle", default=os.environ.get("PIP_CERT", "/etc/ssl/certs/ca-certificates.crt"))
-    parser.add_argument("--no-settle", action="store_true",
-                        help="build at once, even right after the engine removed files (see imagebench.settle)")
+    parser.add_argument("--settle", type=float, default=SETTLE_S, metavar="SECONDS",
+                        help="on a journal-less ext4 data root, wait until the engine's last removal is this old "
+                             f"(default {SETTLE_S:g}; 0: build at once; imagebench.settle says why)")
     parser.add_argument("--keep", action="store_true", help="keep the images this run makes")
     args = parser.parse_args()
     client = engine.connect(timeout=engine.LONG_TIMEOUT)

@@ -91,7 +91,7 @@ def journal_less_ext4(path: str) -> bool:
 def settle(client, seconds: float = SETTLE_S) -> float:
     """On a journal-less ext4 data root, wait until the engine last removed an image or a
     container `seconds` ago (its own events say when); the seconds waited."""
-    if not journal_less_ext4(str(client.info().get("DockerRootDir", ""))):
+    if seconds <= 0 or not journal_less_ext4(str(client.info().get("DockerRootDir", ""))):
         return 0.0
     now = time.time()
     removals = client.events(since=int(now - 400), until=int(now), decode=True,

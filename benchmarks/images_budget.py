@@ -13,7 +13,7 @@ reports each build step that took 0.5 s or more, each layer's size (what `docker
 shows; a file a later layer changes counts twice) and the load average before and after: on a
 shared machine the build's time follows the load. --gzip also counts `docker save | gzip -c`.
 Where the engine's data root is ext4 without a journal (this project's machines), the cold build
-waits until the engine's last removal is 90 s old (imagebench.settle says why; --no-settle: not).
+waits until the engine's last removal is 90 s old (imagebench.settle says why; --settle SECONDS).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import tempfile
 import urllib.request
 from pathlib import Path
 
-from imagebench import StepLog, cold_build, gzip_size, labs_copy, load_average, settle, shared_count
+from imagebench import SETTLE_S, StepLog, cold_build, gzip_size, labs_copy, load_average, settle, shared_count
 from torchlab import engine
 from torchlab.config import load_config
 from torchlab.decide.choice import VariantChoice
@@ -68,8 +68,9 @@ def main() -> int:
     parser.add_argument("--registry", default=os.environ.get("TORCHLAB_TEST_REGISTRY"),
                         help="also push the image there and report its compressed (download) size")
     parser.add_argument("--gzip", action="store_true", help="also count the bytes of `docker save | gzip -c`")
-    parser.add_argument("--no-settle", action="store_true",
-                        help="build at once, even right after the engine removed files (see imagebench.settle)")
+    parser.add_argument("--settle", type=float, default=SETTLE_S, metavar="SECONDS",
+                        help="on a journal-less ext4 data root, wait until the engine's last removal is this old "
+                             f"(default {SETTLE_S:g}; 0: build at once; imagebench.settle says why)")
     parser.add_argument("--keep", action="store_true", help="keep the images this run makes")
     args = parser.parse_args()
     client = engine.connect(timeout=engine.LONG_TIMEOUT)
@@ -91,7 +92,7 @@ def measure(client, args, root: Path, progress, made: list[str]) -> dict[str, ob
     first_labs = labs_copy(root)
     first = spec_for(args, first_labs)
     made.append(first.name)
-    settled = 0.0 if args.no_settle else settle(client)
+    settled = settle(client, args.settle)
     load_before = load_average()
     cold, steps = cold_build(client, first, STEP_SHOWN_S)
     load_after = load_average()
