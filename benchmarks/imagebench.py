@@ -12,6 +12,7 @@ import time
 import uuid
 from pathlib import Path
 
+from torchlab import engine
 from torchlab.images.progress import PlainProgress
 from torchlab.images.spec import BuildSpec
 from torchlab.images.store import run_build
@@ -52,7 +53,7 @@ class StepLog(PlainProgress):
         for line in str(event.get("stream", "")).splitlines():
             self.lines.append(line)
             if line.startswith("Step "):
-                self.starts.append((line.strip(), time.monotonic()))
+                self.starts.append((line.strip(), self.last_event))
 
     def seconds(self, ended: float) -> list[tuple[str, float]]:
         """Each step, from its "Step N/M" line to the next one (the last: to the engine's last
@@ -91,7 +92,7 @@ def journal_less_ext4(path: str) -> bool:
 def settle(client, seconds: float = SETTLE_S) -> float:
     """On a journal-less ext4 data root, wait until the engine last removed an image or a
     container `seconds` ago (its own events say when); the seconds waited."""
-    if seconds <= 0 or not journal_less_ext4(str(client.info().get("DockerRootDir", ""))):
+    if seconds <= 0 or not journal_less_ext4(str(engine.engine_info(client).get("DockerRootDir", ""))):
         return 0.0
     now = time.time()
     removals = client.events(since=int(now - 400), until=int(now), decode=True,
