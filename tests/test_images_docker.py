@@ -238,6 +238,24 @@ def test_ctrl_c_during_a_build_is_one_line_and_exit_130_and_the_rerun_reuses_the
     assert all_container_ids(ready["client"]) == containers_before
 
 
+def test_a_step_container_the_output_never_named_is_found_after_an_interrupted_read(ready) -> None:
+    """Ctrl-C or a dropped connection can land after the engine made a step's container and before
+    its "Running in" line was read: the sweep finds it by the last image the build reported, and
+    leaves a lab's (labelled) container and the ones already named alone."""
+    client = ready["client"]
+    image = engine.image_info(client, BASE).id.split(":")[-1][:12]
+    unseen = client.api.create_container(image, command=["/bin/sh", "-c", "#(nop) ", "USER learner"])["Id"]
+    labelled = client.api.create_container(image, command=["true"], labels={"org.torchlab.lab": "x"})["Id"]
+    named = client.api.create_container(image, command=["/bin/sh", "-c", "true"])["Id"]
+    try:
+        found = engine.unseen_step_containers(client, ["0123456789ab", image], [named[:12]])
+        assert unseen in found and labelled not in found and named not in found
+        assert engine.unseen_step_containers(client, [], []) == []
+    finally:
+        engine.remove_step_containers(client, [unseen, labelled, named])
+    assert not {unseen, labelled, named} & all_container_ids(client)
+
+
 def all_container_ids(client) -> set[str]:
     return {container.id for container in client.containers.list(all=True)}
 

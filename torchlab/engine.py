@@ -315,7 +315,9 @@ def build_image(
     Each step's container is removed when the build ends (done, failed or interrupted), not after
     its own step as the engine's rm would: on ext4 without a journal (CI's machines), the kernel
     scans past every inode freed in the last minutes before it hands out a new one, so removing
-    the torch step's ~15,000 files made the next steps' file creation seconds slower."""
+    the torch step's ~15,000 files made the next steps' file creation seconds slower. When the
+    reading stops early (Ctrl-C, a dropped connection), a step's container the output never named
+    is found by the image it was made from (the engine's own forcerm would have removed it)."""
     network = {"network_mode": "host", "extra_hosts": dict(extra_hosts)} if extra_hosts else {}
     stream = client.api.build(
         fileobj=context, custom_context=True, tag=name, buildargs=dict(build_args), labels=dict(labels),
@@ -323,18 +325,23 @@ def build_image(
     )
     tail: list[str] = []
     step_containers: list[str] = []
+    step_images: list[str] = []
+    engine_ended = False
     try:
         for event in stream:
             on_event(event)
             text = str(event.get("stream", ""))
             step_containers += STEP_CONTAINER.findall(text)
+            step_images += STEP_IMAGE.findall(text)
             tail = (tail + text.splitlines())[-20:]
             if "error" in event:
+                engine_ended = True
                 raise ImageBuildError(_one_line(str(event["error"])), tuple(line for line in tail if line.strip()))
+        engine_ended = True
     finally:
-        for container in step_containers:
-            with contextlib.suppress(*ENGINE_ERRORS):
-                client.api.remove_container(container, force=True)
+        remove_step_containers(client, step_containers)
+        if not engine_ended:  # stopped reading (Ctrl-C, a dropped connection): a step may have begun unseen
+            remove_step_containers(client, unseen_step_containers(client, step_images, step_containers))
     info = image_info(client, name)
     if info is None:
         raise ImageBuildError(f"the engine finished without making {name}", tuple(tail))
@@ -342,6 +349,28 @@ def build_image(
 
 
 STEP_CONTAINER = re.compile(r"^ ---> Running in ([0-9a-f]{12,64})$", re.MULTILINE)
+STEP_IMAGE = re.compile(r"^ ---> ([0-9a-f]{12,64})$", re.MULTILINE)
+
+
+def remove_step_containers(client: docker.DockerClient, containers: list[str]) -> None:
+    for container in containers:
+        with contextlib.suppress(*ENGINE_ERRORS):
+            client.api.remove_container(container, force=True)
+
+
+def unseen_step_containers(client: docker.DockerClient, step_images: list[str], seen: list[str]) -> list[str]:
+    """Containers made from the last image the build reported (each step's container is made from
+    the image the step before left), without labels, that its output never named."""
+    if not step_images:
+        return []
+    last = step_images[-1]
+    try:
+        rows = client.api.containers(all=True, filters={"ancestor": last})
+    except ENGINE_ERRORS:
+        return []
+    return [row["Id"] for row in rows
+            if str(row.get("ImageID", "")).split(":")[-1].startswith(last) and not row.get("Labels")
+            and not any(row["Id"].startswith(short) for short in seen)]
 
 
 def pull_image(client: docker.DockerClient, name: str, on_event: Any) -> None:
